@@ -1,0 +1,42 @@
+"""agno-session-service: the agno AgentOS `/sessions` API served from agno's own tables."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings, load_settings
+from .db.engines import init_engines
+from .errors import register_error_handlers
+from .health import started_now
+from .http import init_http
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` wins over the environment; `SETTINGS` may carry a Settings."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024 * 1024, JSON_SORT_KEYS=False)
+    if config:
+        app.config.update(config)
+    settings = app.config.get("SETTINGS")
+    if not isinstance(settings, Settings):
+        settings = load_settings(app.config.get("ENV_VARS"))
+        app.config["SETTINGS"] = settings
+    app.config["INSTANTIATED_AT"] = started_now()
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.json.compact = True
+    init_engines(app, settings)
+    init_http(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import health
+    from .sessions import bp as sessions_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(sessions_bp)

@@ -1,0 +1,127 @@
+"""Settings read once from the environment, typed, failing fast with one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+
+# AgentOS's own default allow-list (agno/os/settings.py); AGNO_CORS_ORIGINS extends it.
+DEFAULT_CORS_ORIGINS = (
+    "http://localhost:3000",
+    "https://agno.com",
+    "https://www.agno.com",
+    "https://app.agno.com",
+    "https://os-stg.agno.com",
+    "https://os.agno.com",
+)
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    db_id: str
+    url: str
+    schema: str = "ai"
+    session_table: str = "agno_sessions"
+    runs_table: str = "agno_runs"
+
+
+@dataclass
+class Settings:
+    databases: dict[str, DatabaseConfig] = field(default_factory=dict)
+    default_db_id: str | None = None
+    # Only an explicit AGNO_DEFAULT_DB_ID routes id-less requests when several databases are
+    # configured; otherwise they get AgentOS's 400 (contract §1.8).
+    default_db_explicit: bool = False
+    security_key: str | None = None
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    port: int = 8080
+    pool_size: int = 5
+    pool_timeout: float = 10.0
+    statement_timeout_ms: int = 30000
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """Turn a libpq-style URL into the SQLAlchemy URL for psycopg 3."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if dsn.startswith(prefix):
+            return "postgresql+psycopg://" + dsn[len(prefix):]
+    return dsn
+
+
+def agno_db_id(url: str, schema: str) -> str:
+    """The id AgentOS gives a PostgresDb built without `id=` (contract §1.8)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{url}#{schema}"))
+
+
+def _validate_url(var: str, url: str) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{var}: expected a non-empty database URL")
+    url = sqlalchemy_url(url.strip())
+    if not url.startswith("postgresql+psycopg://"):
+        raise ConfigError(f"{var}: unsupported database URL scheme in {url.split(':', 1)[0]!r}"
+                          " (expected postgresql://)")
+    return url
+
+
+def _int(env, name, default, minimum=0):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be >= {minimum}, got {value}")
+    return value
+
+
+def load_settings(env=None) -> Settings:
+    """Build the settings from environment variables (os.environ by default)."""
+    env = os.environ if env is None else env
+    schema = env.get("AGNO_DB_SCHEMA") or "ai"
+    if not schema.replace("_", "").isalnum():
+        raise ConfigError(f"AGNO_DB_SCHEMA: not a plain identifier: {schema!r}")
+
+    databases: dict[str, DatabaseConfig] = {}
+    raw_map = env.get("AGNO_SESSION_DSN_MAP")
+    if raw_map:
+        try:
+            mapping = json.loads(raw_map)
+        except ValueError as exc:
+            raise ConfigError(f"AGNO_SESSION_DSN_MAP: not valid JSON ({exc})") from None
+        if not isinstance(mapping, dict) or not mapping:
+            raise ConfigError('AGNO_SESSION_DSN_MAP: expected a non-empty JSON object {"db_id": "dsn"}')
+        for db_id, dsn in mapping.items():
+            if not db_id:
+                raise ConfigError("AGNO_SESSION_DSN_MAP: empty db_id key")
+            databases[db_id] = DatabaseConfig(db_id, _validate_url(f"AGNO_SESSION_DSN_MAP[{db_id!r}]", dsn), schema)
+    else:
+        var = "AGNO_PG_DSN" if env.get("AGNO_PG_DSN") else "DATABASE_URL" if env.get("DATABASE_URL") else None
+        if var:
+            url = _validate_url(var, env[var])
+            db_id = env.get("AGNO_DEFAULT_DB_ID") or agno_db_id(url, schema)
+            databases[db_id] = DatabaseConfig(db_id, url, schema)
+
+    default_db_id = env.get("AGNO_DEFAULT_DB_ID") or (next(iter(databases)) if databases else None)
+    if databases and default_db_id not in databases:
+        raise ConfigError(f"AGNO_DEFAULT_DB_ID: {default_db_id!r} is not a configured db_id")
+
+    extra = tuple(o.strip() for o in (env.get("AGNO_CORS_ORIGINS") or "").split(",") if o.strip())
+    return Settings(
+        databases=databases,
+        default_db_id=default_db_id,
+        default_db_explicit=bool(env.get("AGNO_DEFAULT_DB_ID")),
+        security_key=env.get("OS_SECURITY_KEY") or None,
+        cors_origins=DEFAULT_CORS_ORIGINS + tuple(o for o in extra if o not in DEFAULT_CORS_ORIGINS),
+        port=_int(env, "AGNO_SERVICE_PORT", 8080, minimum=1),
+        pool_size=_int(env, "AGNO_DB_POOL_SIZE", 5, minimum=1),
+        pool_timeout=float(_int(env, "AGNO_DB_POOL_TIMEOUT", 10, minimum=1)),
+        statement_timeout_ms=_int(env, "AGNO_STATEMENT_TIMEOUT_MS", 30000),
+    )

@@ -1,0 +1,77 @@
+"""agno's session tables, column for column as agno 3.1.10 creates them (schema `ai`).
+
+Other schemas are reached through each engine's `schema_translate_map`, so these objects are
+declared once. The legacy `runs` column exists only in databases that started on agno 2.x; it
+is declared on a second `Table` object used for those databases only.
+"""
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, MetaData, String, Table
+from sqlalchemy.dialects.postgresql import JSONB
+
+SCHEMA = "ai"
+
+metadata = MetaData(
+    schema=SCHEMA,
+    naming_convention={
+        "pk": "%(table_name)s_pkey",
+        "fk": "%(table_name)s_%(column_0_name)s_fkey",
+        "ix": "idx_%(table_name)s_%(column_0_N_name)s",
+    },
+)
+
+
+def _session_columns():
+    return [
+        Column("session_id", String, primary_key=True),
+        Column("session_type", String, nullable=False, index=True),
+        Column("agent_id", String),
+        Column("team_id", String),
+        Column("workflow_id", String),
+        Column("user_id", String),
+        Column("session_data", JSONB(none_as_null=False)),
+        Column("agent_data", JSONB(none_as_null=False)),
+        Column("team_data", JSONB(none_as_null=False)),
+        Column("workflow_data", JSONB(none_as_null=False)),
+        Column("metadata", JSONB(none_as_null=False)),
+        Column("summary", JSONB(none_as_null=False)),
+        Column("created_at", BigInteger, nullable=False, index=True),
+        Column("updated_at", BigInteger),
+    ]
+
+
+sessions = Table("agno_sessions", metadata, *_session_columns())
+
+runs = Table(
+    "agno_runs",
+    metadata,
+    Column("run_id", String, primary_key=True),
+    Column("session_id", String, ForeignKey(sessions.c.session_id, ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("run_type", String, nullable=False, index=True),
+    Column("agent_id", String, index=True),
+    Column("team_id", String, index=True),
+    Column("workflow_id", String, index=True),
+    Column("user_id", String, index=True),
+    Column("parent_run_id", String),
+    Column("status", String, index=True),
+    Column("run_index", BigInteger),
+    Column("run_data", JSONB, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+    Column("updated_at", BigInteger),
+    Index("idx_agno_runs_session_id_run_index", "session_id", "run_index"),
+)
+
+schema_versions = Table(
+    "agno_schema_versions",
+    metadata,
+    Column("table_name", String, primary_key=True),
+    Column("version", String, nullable=False),
+    Column("created_at", String, nullable=False, index=True),
+    Column("updated_at", String),
+)
+
+# agno 2.x layout: the same session table plus the JSONB array of runs.
+legacy_metadata = MetaData(schema=SCHEMA)
+legacy_sessions = Table("agno_sessions", legacy_metadata, *_session_columns(), Column("runs", JSONB))
+
+SESSION_COLUMNS = tuple(c.name for c in sessions.columns)

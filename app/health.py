@@ -1,0 +1,53 @@
+"""Probes: /health (AgentOS's), /healthz (the Go service's), /readyz (every database)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app
+
+from .db.engines import registry
+from .responses import json_response
+from .sessions.render import format_datetime
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/health")
+def health():
+    """Liveness as AgentOS answers it; no database involved."""
+    started = current_app.config["INSTANTIATED_AT"]
+    return json_response({"status": "ok", "instantiated_at": format_datetime(started)})
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness as the earlier Go service answered it."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready when every configured database answers `SELECT 1`; 503 names the ones that do not."""
+    reg = registry()
+    results, failed = {}, []
+    for db_id in reg.databases:
+        try:
+            reg.ping(db_id)
+            results[db_id] = "ok"
+        except Exception as exc:  # any failure means not ready; the reason is logged, not shown
+            log.warning("readiness check failed", extra={"db_id": db_id, "error": type(exc).__name__})
+            results[db_id] = "unreachable"
+            failed.append(db_id)
+    if not reg.databases:
+        return json_response({"detail": "No database is configured", "databases": {}}, 503)
+    if failed:
+        names = ", ".join(f"'{d}'" for d in failed)
+        return json_response({"detail": f"Database {names} unreachable", "databases": results}, 503)
+    return json_response({"status": "ok", "databases": results})
+
+
+def started_now() -> datetime:
+    return datetime.now(timezone.utc)

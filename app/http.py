@@ -1,0 +1,99 @@
+"""Request handling that sits in front of the routes: slashes, CORS, auth, HEAD/OPTIONS."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, Response, current_app, request
+
+from .errors import Unauthorized, error_response
+
+PUBLIC_PATHS = ("/health", "/healthz", "/readyz")
+CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
+
+
+class StripTrailingSlashes:
+    """`/sessions/` is `/sessions`: AgentOS strips every trailing slash, without a redirect."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if len(path) > 1 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/") or "/"
+        return self.wsgi_app(environ, start_response)
+
+
+def _allowed_origin(origin: str | None) -> bool:
+    return bool(origin) and origin in current_app.config["SETTINGS"].cors_origins
+
+
+def _preflight() -> Response:
+    origin = request.headers.get("Origin")
+    vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, " \
+           "Access-Control-Request-Private-Network"
+    if not _allowed_origin(origin):
+        resp = Response("Disallowed CORS origin", status=400, mimetype="text/plain")
+        resp.headers["Vary"] = vary
+        return resp
+    resp = Response("OK", status=200, mimetype="text/plain")
+    resp.headers.update({
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": CORS_METHODS,
+        "Access-Control-Max-Age": "600",
+        "Vary": vary,
+    })
+    requested = request.headers.get("Access-Control-Request-Headers")
+    if requested:
+        resp.headers["Access-Control-Allow-Headers"] = requested
+    return resp
+
+
+def _check_auth() -> None:
+    key = current_app.config["SETTINGS"].security_key
+    if not key or request.path in PUBLIC_PATHS:
+        return
+    header = request.headers.get("Authorization")
+    if not header:
+        raise Unauthorized("Authorization header required")
+    parts = header.split()
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        token = parts[1]
+    elif len(parts) == 1:
+        token = parts[0]
+    else:
+        raise Unauthorized("Invalid authentication token")
+    if not hmac.compare_digest(token.encode(), key.encode()):
+        raise Unauthorized("Invalid authentication token")
+
+
+def before_request():
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers \
+            and "Origin" in request.headers:
+        return _preflight()
+    _check_auth()
+    if request.method == "HEAD":
+        # AgentOS answers HEAD with 405 and no body, even on GET routes (contract #321).
+        return Response(status=405, mimetype="application/json")
+    if request.method == "OPTIONS":
+        return error_response(405, "Method Not Allowed")
+    return None
+
+
+def after_request(resp: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if request.method != "OPTIONS" and _allowed_origin(origin):
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Allow-Credentials"] = "true"
+        resp.headers["Access-Control-Expose-Headers"] = "*"
+    if "Vary" not in resp.headers:
+        resp.headers["Vary"] = "Origin"
+    return resp
+
+
+def init_http(app: Flask) -> None:
+    app.wsgi_app = StripTrailingSlashes(app.wsgi_app)
+    app.before_request(before_request)
+    app.after_request(after_request)

@@ -1,0 +1,106 @@
+"""Query and body schemas of the session routes, in AgentOS's parameter order (contract §1.2)."""
+
+from marshmallow import fields
+
+from ..validation import (REQUIRED, BaseSchema, BodyDict, BodyList, BodyString, Choice, LaxBoolean,
+                          LaxInteger, QueryString)
+from .render import SESSION_TYPES
+
+SORT_ORDERS = ("asc", "desc")
+
+
+def _type(**kwargs):
+    return Choice(SESSION_TYPES, metadata={"description": "Session type: agent, team or workflow"}, **kwargs)
+
+
+def _db_id():
+    return fields.String(load_default=None, metadata={"description": "Database id (see GET /config of AgentOS)"})
+
+
+def _table():
+    return fields.String(load_default=None, metadata={"description": "Table name; only validated, never switched"})
+
+
+def _null_is(type_, msg):
+    return {"type": type_, "msg": msg}
+
+
+class SessionListQuerySchema(BaseSchema):
+    type = _type(load_default=None)
+    component_id = QueryString(load_default=None)
+    user_id = QueryString(load_default=None)
+    session_name = QueryString(load_default=None)
+    limit = LaxInteger(ge=1, load_default=20)
+    page = LaxInteger(ge=0, load_default=1)
+    sort_by = fields.String(load_default="created_at")
+    sort_order = Choice(SORT_ORDERS, load_default="desc")
+    db_id = _db_id()
+    table = _table()
+
+
+class SessionCreateQuerySchema(BaseSchema):
+    type = _type(load_default="agent")
+    db_id = _db_id()
+
+
+class SessionCreateBodySchema(BaseSchema):
+    session_id = BodyString(load_default=None, allow_none=True)
+    session_name = BodyString(load_default=None, allow_none=True)
+    session_state = BodyDict(load_default=None, allow_none=True)
+    metadata = BodyDict(load_default=None, allow_none=True)
+    user_id = BodyString(load_default=None, allow_none=True)
+    agent_id = BodyString(load_default=None, allow_none=True)
+    team_id = BodyString(load_default=None, allow_none=True)
+    workflow_id = BodyString(load_default=None, allow_none=True)
+
+
+class SessionQuerySchema(BaseSchema):
+    """`type`, `user_id`, `db_id`, `table`: detail, rename and PATCH."""
+
+    type = _type(load_default=None)
+    user_id = QueryString(load_default=None)
+    db_id = _db_id()
+    table = _table()
+
+
+class RunsQuerySchema(BaseSchema):
+    type = _type(load_default=None)
+    user_id = QueryString(load_default=None)
+    created_after = LaxInteger(load_default=None)
+    created_before = LaxInteger(load_default=None)
+    db_id = _db_id()
+    table = _table()
+
+
+class DeleteQuerySchema(BaseSchema):
+    user_id = QueryString(load_default=None)
+    db_id = _db_id()
+    table = _table()
+    delete_media = LaxBoolean(load_default=False)
+
+
+class RenameBodySchema(BaseSchema):
+    session_name = BodyString(required=True, error_messages={
+        **REQUIRED, "null": [_null_is("string_type", "Input should be a valid string")]})
+
+
+class SummarySchema(BaseSchema):
+    summary = BodyString(required=True, error_messages={
+        **REQUIRED, "null": [_null_is("string_type", "Input should be a valid string")]})
+    topics = BodyList(BodyString(), load_default=None, allow_none=True)
+    updated_at = BodyString(load_default=None, allow_none=True)
+
+
+class SessionUpdateBodySchema(BaseSchema):
+    session_name = BodyString(load_default=None, allow_none=True)
+    session_state = BodyDict(load_default=None, allow_none=True)
+    metadata = BodyDict(load_default=None, allow_none=True)
+    summary = BodyDict(load_default=None, allow_none=True)
+
+
+LIST_REQUIRED = {**REQUIRED, "null": [_null_is("list_type", "Input should be a valid list")]}
+
+
+class BulkDeleteBodySchema(BaseSchema):
+    session_ids = BodyList(BodyString(), min_length=1, required=True, error_messages=LIST_REQUIRED)
+    session_types = BodyList(Choice(SESSION_TYPES), min_length=1, required=True, error_messages=LIST_REQUIRED)

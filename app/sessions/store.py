@@ -1,0 +1,448 @@
+"""SQL over agno's session tables. Connection first, keywords after, never a commit."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (Integer, String, and_, bindparam, case, cast, false, func, literal, literal_column,
+                        not_, null, or_, select, text, true, type_coerce)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.engine import Connection
+
+from ..db import tables
+from ..db.engines import Layout
+from . import render
+
+INT64_MAX = 2**63 - 1
+JSON_NULL_TEXT = "null"
+
+# ---------------------------------------------------------------------------------------------
+# List (§2.2): one count, one page; the page reads scalar columns and small JSON paths only.
+
+
+def _jsonb_null(expr):
+    """True when a JSONB expression is SQL NULL or the JSON literal null."""
+    return or_(expr.is_(None), func.jsonb_typeof(expr) == "null")
+
+
+def _filters(st, *, session_type, component_id, user_id, session_name):
+    conds = []
+    if user_id is not None:
+        conds.append(st.c.user_id == user_id)
+    if component_id is not None:
+        by_type = {"agent": st.c.agent_id, "team": st.c.team_id, "workflow": st.c.workflow_id}
+        if session_type:
+            conds.append(by_type[session_type] == component_id)
+        else:
+            conds.append(or_(st.c.agent_id == component_id, st.c.team_id == component_id,
+                             st.c.workflow_id == component_id))
+    if session_name is not None:
+        # AgentOS's filter: the raw value is a LIKE pattern on the stored name (contract §2.2).
+        conds.append(func.coalesce(st.c.session_data.op("->>")("session_name"), "").ilike(
+            literal("%", String) + bindparam("name_pattern", session_name, String) + literal("%", String)))
+    if session_type:
+        conds.append(st.c.session_type == session_type)
+    return conds
+
+
+def _sort_key(st, sort_by: str):
+    """The ORDER BY expression for `sort_by`, or None for a name that is not a column."""
+    if sort_by not in st.c:
+        # An unknown column gives no ORDER BY at AgentOS; physical order is kept (contract §2.2).
+        return None
+    if sort_by == "updated_at":
+        return func.coalesce(st.c.updated_at, st.c.created_at)
+    return st.c[sort_by]
+
+
+def _order_by(key, tie_breaker, sort_order: str):
+    if key is None:
+        return []
+    direction = (lambda c: c.asc()) if sort_order == "asc" else (lambda c: c.desc())
+    # A tie-breaker makes pages over equal keys stable (AgentOS has none, contract §5.11).
+    return [direction(key), direction(tie_breaker)]
+
+
+def _name_lateral(st, rt):
+    """The first run that names an unnamed session (contract §4.3), found by a LIMIT 1 lookup.
+
+    Only three small values leave the database: the first truthy user-message content, the run
+    input, and whether a run was found. Workflow sessions take the first run as it is.
+    """
+    messages = rt.c.run_data["messages"]
+    msg = func.jsonb_array_elements(
+        case((func.jsonb_typeof(messages) == "array", messages), else_=literal_column("'[]'::jsonb"))
+    ).table_valued("value", with_ordinality="ord").alias("m")
+    falsy = literal_column("ARRAY['null','\"\"','[]','{}','false','0']::jsonb[]")
+    first_msg = (
+        select(msg.c.value["content"])
+        .where(msg.c.value.op("->>")("role") == "user")
+        .where(msg.c.value["content"].is_not(None))
+        .where(not_(msg.c.value["content"] == func.any_(falsy)))
+        .order_by(msg.c.ord)
+        .limit(1)
+        .scalar_subquery()
+    )
+    inner = (
+        select(first_msg.label("run_message"), rt.c.run_data["input"].label("run_input"))
+        .where(rt.c.session_id == st.c.session_id)
+        .where(or_(st.c.session_type != "team",
+                   func.coalesce(rt.c.run_data.op("->>")("agent_id"), "") == ""))
+        .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc())
+        .subquery("cand")
+    )
+    candidate = (
+        select(inner.c.run_message, inner.c.run_input, true().label("run_found"))
+        .where(or_(st.c.session_type == "workflow", inner.c.run_message.is_not(None),
+                   not_(_jsonb_null(inner.c.run_input))))
+        .where(not_(st.c.name_set))
+        .limit(1)
+        .lateral("named")
+    )
+    return candidate
+
+
+def list_sessions(conn: Connection, layout: Layout, *, session_type=None, component_id=None, user_id=None,
+                  session_name=None, limit=20, page=1, sort_by="created_at", sort_order="desc"):
+    """One page of list items and the total count of the filter."""
+    st = layout.session_table
+    conds = _filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
+                     session_name=session_name)
+    total = conn.execute(select(func.count()).select_from(st).where(*conds)).scalar_one()
+    offset = (page - 1) * limit
+    if total == 0 or offset >= total or offset > INT64_MAX:
+        return [], total
+    sd = st.c.session_data
+    columns = [
+        st.c.session_id, st.c.session_type, st.c.agent_id, st.c.team_id, st.c.workflow_id, st.c.user_id,
+        sd["session_name"].label("stored_name"),
+        not_(_jsonb_null(sd["session_name"])).label("name_set"),
+        sd["session_state"].label("session_state"),
+        sd["session_metrics"].label("metrics"),
+        st.c.agent_data["sdk"].label("sdk"),
+        st.c.agent_data["framework"].label("framework"),
+        st.c.workflow_data.op("->>")("name").label("workflow_name"),
+        st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
+    ]
+    if layout.has_legacy_runs:
+        columns.append(and_(func.jsonb_typeof(st.c.runs).in_(["array", "string"]),
+                            st.c.runs != literal_column("'[]'::jsonb")).label("has_legacy"))
+    key = _sort_key(st, sort_by)
+    if key is not None:
+        columns.append(key.label("sort_key"))
+    stmt = select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
+    page_q = stmt.limit(min(limit, INT64_MAX)).offset(offset).subquery("page")
+    if layout.has_runs_table:
+        named = _name_lateral(page_q, tables.runs)
+        final = select(page_q, named.c.run_message, named.c.run_input,
+                       func.coalesce(named.c.run_found, false()).label("run_found"))
+        final = final.select_from(page_q.outerjoin(named, true()))
+    else:
+        final = select(page_q, null().label("run_message"), null().label("run_input"),
+                       false().label("run_found"))
+    if key is not None:
+        final = final.order_by(*_order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))
+    rows = [dict(r._mapping) for r in conn.execute(final)]
+    legacy_ids = [r["session_id"] for r in rows if r.get("has_legacy") and not r["name_set"]]
+    legacy = _legacy_names(conn, layout, legacy_ids) if legacy_ids else {}
+    items = []
+    for row in rows:
+        if row["session_id"] in legacy:
+            row["session_name"] = legacy[row["session_id"]]
+        else:
+            row["session_name"] = render.name_from_candidates(row)
+        items.append(render.list_item(row))
+    return items, total
+
+
+def _legacy_names(conn: Connection, layout: Layout, session_ids: list[str]) -> dict[str, str]:
+    """Names of unnamed sessions whose runs start in a legacy blob: derived in Python."""
+    st = layout.session_table
+    rows = conn.execute(select(st.c.session_id, st.c.session_type, st.c.session_data, st.c.workflow_data, st.c.runs)
+                        .where(st.c.session_id.in_(session_ids))).mappings().all()
+    table_runs = _runs_by_session(conn, session_ids) if layout.has_runs_table else {}
+    out = {}
+    for row in rows:
+        runs = merge_legacy(table_runs.get(row["session_id"], []), row["runs"])
+        out[row["session_id"]] = render.derive_name(row["session_data"], runs, row["session_type"],
+                                                    row["workflow_data"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One session and its runs
+
+
+def get_session(conn: Connection, layout: Layout, *, session_id: str, user_id=None, for_update=False):
+    st = layout.session_table
+    stmt = select(st).where(st.c.session_id == session_id)
+    if user_id is not None:
+        stmt = stmt.where(st.c.user_id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _runs_by_session(conn: Connection, session_ids: list[str]) -> dict[str, list[dict]]:
+    rt = tables.runs
+    out: dict[str, list[dict]] = {}
+    stmt = (select(rt.c.session_id, rt.c.run_data).where(rt.c.session_id.in_(session_ids))
+            .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
+    for sid, data in conn.execute(stmt):
+        out.setdefault(sid, []).append(data)
+    return out
+
+
+def merge_legacy(table_runs: list[dict], blob) -> list[dict]:
+    """agno's merge of a legacy `runs` blob with `agno_runs` (contract §3.6)."""
+    if isinstance(blob, str):
+        try:
+            blob = json.loads(blob)
+        except ValueError:
+            blob = None
+    if not isinstance(blob, list) or not blob:
+        return table_runs
+    by_id = {r.get("run_id"): r for r in table_runs if isinstance(r, dict)}
+    merged, seen = [], set()
+    for element in blob:
+        if not isinstance(element, dict) or not element.get("run_id"):
+            continue
+        run_id = element["run_id"]
+        if run_id in seen:
+            continue
+        seen.add(run_id)
+        merged.append(by_id.get(run_id, element))
+    merged.extend(r for r in table_runs if r.get("run_id") not in seen)
+    return merged
+
+
+def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=None, created_before=None,
+                 statuses=None) -> list[dict]:
+    """The runs of a session in stored order, filtered in SQL where the layout allows."""
+    blob = row.get("runs") if layout.has_legacy_runs else None
+    has_blob = isinstance(blob, (list, str)) and bool(blob)
+    table_runs: list[dict] = []
+    if layout.has_runs_table:
+        rt = tables.runs
+        stmt = (select(rt.c.run_data).where(rt.c.session_id == row["session_id"])
+                .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
+        if not has_blob:
+            stmt = stmt.where(*_run_filters(rt, created_after, created_before, statuses))
+        table_runs = list(conn.execute(stmt).scalars())
+        if not has_blob:
+            return _python_time_filter(table_runs, created_after, created_before)
+    runs = merge_legacy(table_runs, blob)
+    return [r for r in _python_time_filter(runs, created_after, created_before, strict=True)
+            if statuses is None or str(r.get("status") or "").upper() in statuses and r.get("status") is not None]
+
+
+def _run_filters(rt, created_after, created_before, statuses):
+    conds = []
+    created = rt.c.run_data["created_at"]
+    is_number = func.jsonb_typeof(created) == "number"
+    if created_after is not None:
+        conds.append(case((is_number, created.as_float() >= created_after), else_=true()))
+    if created_before is not None:
+        conds.append(case((is_number, created.as_float() <= created_before), else_=true()))
+    if statuses is not None:
+        conds.append(func.upper(rt.c.run_data.op("->>")("status")).in_(sorted(statuses)))
+    return conds
+
+
+def _python_time_filter(runs, created_after, created_before, strict=False):
+    """Bounds for ISO-string `created_at` values (numbers were filtered in SQL unless strict)."""
+    if created_after is None and created_before is None:
+        return runs
+    out = []
+    for run in runs:
+        raw = run.get("created_at")
+        if not strict and not isinstance(raw, str):
+            out.append(run)
+            continue
+        ts = render.run_created_epoch(raw)
+        if ts is not None and ((created_after is not None and ts < created_after)
+                               or (created_before is not None and ts > created_before)):
+            continue
+        out.append(run)
+    return out
+
+
+def find_run(conn: Connection, layout: Layout, row: dict, run_id: str):
+    """(run, session_has_runs) for the single-run route."""
+    blob = row.get("runs") if layout.has_legacy_runs else None
+    if isinstance(blob, (list, str)) and blob:
+        runs = session_runs(conn, layout, row)
+        return next((r for r in runs if r.get("run_id") == run_id), None), bool(runs)
+    if not layout.has_runs_table:
+        return None, False
+    rt = tables.runs
+    found = conn.execute(select(rt.c.run_data).where(rt.c.session_id == row["session_id"], rt.c.run_id == run_id)
+                         ).scalar_one_or_none()
+    if found is not None:
+        return found, True
+    has_any = conn.execute(select(literal(1)).where(rt.c.session_id == row["session_id"]).limit(1)).first()
+    return None, has_any is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes (§2.3, §2.8, §2.9, §2.10, §2.11)
+
+RESERVED_METADATA_KEYS = ("agno_component_version", "agno_dispatch_chain", "agno_dispatch_depth")
+
+
+def sanitise_metadata(metadata):
+    if metadata is None:
+        return None
+    cleaned = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA_KEYS}
+    return cleaned or None
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def create_session(conn: Connection, layout: Layout, *, session_type: str, body: dict) -> dict | None:
+    """Insert a new session as agno writes it; None when the id exists (never overwrites)."""
+    st = layout.session_table
+    session_id = body.get("session_id") or str(uuid.uuid4())
+    session_data = {}
+    if body.get("session_state") is not None:
+        session_data["session_state"] = body["session_state"]
+    if body.get("session_name") is not None:
+        session_data["session_name"] = body["session_name"]
+    metadata = sanitise_metadata(body.get("metadata"))
+    now = _now()
+    values = {
+        "session_id": session_id,
+        "session_type": session_type,
+        "user_id": body.get("user_id"),
+        "summary": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if session_type == "workflow":
+        values.update(workflow_id=body.get("workflow_id"), session_data=session_data,
+                      workflow_data={}, metadata=metadata if metadata is not None else {})
+    else:
+        values.update({f"{session_type}_id": body.get(f"{session_type}_id"),
+                       "session_data": session_data or None, f"{session_type}_data": None,
+                       "metadata": metadata})
+    stmt = insert(st).values(**values).on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st)
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def parse_summary(summary: dict) -> dict:
+    """agno's SessionSummary round trip: `summary`, optional `topics`, ISO `updated_at`."""
+    out = {"summary": summary["summary"]}
+    if summary.get("topics") is not None:
+        out["topics"] = summary["topics"]
+    if summary.get("updated_at"):
+        out["updated_at"] = datetime.fromisoformat(summary["updated_at"]).isoformat()
+    return out
+
+
+def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict) -> dict:
+    """PATCH: rewrite the columns agno's upsert writes for the row's own type (§2.9)."""
+    st = layout.session_table
+    stype = render.detect_type(row)
+    session_data = row.get("session_data")
+    if changes.get("session_name") is not None or changes.get("session_state") is not None:
+        session_data = dict(session_data) if isinstance(session_data, dict) else {}
+        if changes.get("session_name") is not None:
+            session_data["session_name"] = changes["session_name"]
+        if changes.get("session_state") is not None:
+            session_data["session_state"] = changes["session_state"]
+    metadata = row.get("metadata")
+    if changes.get("metadata") is not None:
+        metadata = sanitise_metadata(changes["metadata"])
+    summary = row.get("summary")
+    if changes.get("summary") is not None:
+        summary = changes["summary"]
+    elif stype != "workflow":
+        summary = render.summary_out(summary) if isinstance(summary, dict) and "summary" in summary else summary
+    type_data = row.get(f"{stype}_data")
+    if stype == "workflow":
+        session_data = session_data if session_data is not None else {}
+        type_data = type_data if type_data is not None else {}
+        metadata = metadata if metadata is not None else {}
+    values = {
+        f"{stype}_id": row.get(f"{stype}_id"),
+        "user_id": row.get("user_id"),
+        "session_data": session_data,
+        f"{stype}_data": type_data,
+        "metadata": metadata,
+        "summary": summary,
+        "updated_at": _now(),
+    }
+    stmt = st.update().where(st.c.session_id == row["session_id"]).values(**values).returning(st)
+    return dict(conn.execute(stmt).mappings().one())
+
+
+def rename_session(conn: Connection, layout: Layout, *, session_id: str, name: str, session_type=None,
+                   user_id=None):
+    st = layout.session_table
+    name_json = func.to_jsonb(cast(bindparam("new_name", name, String), String))
+    new_data = case(
+        (func.jsonb_typeof(st.c.session_data) == "object",
+         func.jsonb_set(st.c.session_data, literal_column("'{session_name}'"), name_json)),
+        else_=func.jsonb_build_object("session_name", name_json),
+    )
+    stmt = st.update().where(st.c.session_id == session_id).values(session_data=new_data)
+    if session_type is not None:
+        stmt = stmt.where(st.c.session_type == session_type)
+    if user_id is not None:
+        stmt = stmt.where(st.c.user_id == user_id)
+    row = conn.execute(stmt.returning(st)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+_SIDE_TABLES = ("agno_transcripts", "agno_compactions", "agno_tool_results")
+
+
+def _existing_side_tables(conn: Connection, schema: str) -> list[str]:
+    return list(conn.execute(
+        text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s AND table_name = ANY(:t)"),
+        {"s": schema, "t": list(_SIDE_TABLES)}).scalars())
+
+
+def delete_sessions(conn: Connection, layout: Layout, *, session_ids: list[str], user_id=None, schema="ai") -> list[str]:
+    """Delete sessions (only the caller's, when user_id is given) and everything hanging off them."""
+    st = layout.session_table
+    stmt = st.delete().where(st.c.session_id.in_(session_ids))
+    if user_id is not None:
+        stmt = stmt.where(st.c.user_id == user_id)
+    deleted = list(conn.execute(stmt.returning(st.c.session_id)).scalars())
+    if not deleted:
+        return deleted
+    if layout.has_runs_table:
+        conn.execute(tables.runs.delete().where(tables.runs.c.session_id.in_(deleted)))
+    for name in _existing_side_tables(conn, schema):
+        conn.execute(text(f'DELETE FROM "{schema}"."{name}" WHERE session_id = ANY(:ids)'), {"ids": deleted})
+    return deleted
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating agno's tables in an empty database (agno does this lazily on its first write)
+
+
+def bootstrap_tables(conn: Connection, schema: str) -> bool:
+    """Create agno's session tables and schema-version rows if none exist; True if created."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"agno-session-service:{schema}"})
+    exists = conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"
+                               " AND table_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions')"),
+                          {"s": schema}).scalar_one()
+    if exists:
+        return False
+    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    tables.metadata.create_all(conn, tables=[tables.sessions, tables.runs, tables.schema_versions])
+    stamp = datetime.now().isoformat()
+    conn.execute(tables.schema_versions.insert(), [
+        {"table_name": name, "version": "3.0.0", "created_at": stamp, "updated_at": None}
+        for name in ("agno_sessions", "agno_runs", "agno_schema_versions")
+    ])
+    return True

@@ -1,0 +1,259 @@
+"""marshmallow fields and loaders that validate like AgentOS (FastAPI + pydantic, lax mode).
+
+Every field error is one FastAPI-style item (`type`, `msg`, optional `ctx`); `load_request`
+adds `loc` and `input` and gathers query and body errors into a single 422 (contract §1.2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from .errors import BadRequest, RequestValidationError
+
+INT64_MAX = 2**63 - 1
+NUL = "\x00"
+
+
+def item(type_: str, msg: str, ctx: dict | None = None, loc: tuple = ()) -> dict:
+    out = {"type": type_, "msg": msg}
+    if ctx is not None:
+        out["ctx"] = ctx
+    if loc:
+        out["_loc"] = list(loc)
+    return out
+
+
+def fail(type_: str, msg: str, ctx: dict | None = None, loc: tuple = ()):
+    raise ValidationError([item(type_, msg, ctx, loc)])
+
+
+def enum_words(choices) -> str:
+    quoted = [f"'{c}'" for c in choices]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def check_no_nul(value: str):
+    # PostgreSQL text cannot hold U+0000; agno answers 500 DataError here (contract §5.4).
+    if NUL in value:
+        fail("string_no_nul", "String should not contain NUL (\\u0000) characters")
+
+
+_INT_RE = re.compile(r"^[+-]?\d+(_\d+)*(\.0*)?$")
+
+
+class LaxInteger(fields.Field):
+    """pydantic's lax integer parsing of a query string: ' 2 ', '+2', '02', '2.0', '1_0'."""
+
+    def __init__(self, *, ge: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.ge = ge
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        if not _INT_RE.match(text):
+            fail("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+        number = int(text.split(".")[0].replace("_", ""))
+        if self.ge is not None and number < self.ge:
+            fail("greater_than_equal", f"Input should be greater than or equal to {self.ge}", {"ge": self.ge})
+        return number
+
+
+class LaxBoolean(fields.Field):
+    TRUE = {"true", "1", "yes", "on", "t", "y"}
+    FALSE = {"false", "0", "no", "off", "f", "n"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        fail("bool_parsing", "Input should be a valid boolean, unable to interpret input")
+
+
+class Choice(fields.Field):
+    """An exact, case-sensitive enum value."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value not in self.choices:
+            words = enum_words(self.choices)
+            fail("enum", f"Input should be {words}", {"expected": words})
+        return value
+
+
+class QueryString(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        check_no_nul(value)
+        return value
+
+
+class BodyString(fields.Field):
+    """`str` (or `str | None` with allow_none) in a JSON body."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            fail("string_type", "Input should be a valid string")
+        return value
+
+
+class BodyDict(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            fail("dict_type", "Input should be a valid dictionary")
+        return value
+
+
+class BodyList(fields.Field):
+    """A list of at least `min_length` items, each checked by `inner`."""
+
+    def __init__(self, inner: fields.Field, *, min_length: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+        self.min_length = min_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            fail("list_type", "Input should be a valid list")
+        out, errors = [], []
+        for index, element in enumerate(value):
+            try:
+                out.append(self.inner.deserialize(element))
+            except ValidationError as exc:
+                for err in exc.messages:
+                    err["_loc"] = [index] + err.get("_loc", [])
+                    err["_input"] = element
+                    errors.append(err)
+        if errors:
+            raise ValidationError(errors)
+        if len(out) < self.min_length:
+            fail("too_short", f"List should have at least {self.min_length} item after validation, not {len(out)}",
+                 {"field_type": "List", "min_length": self.min_length, "actual_length": len(out)})
+        return out
+
+
+REQUIRED = {"required": [{"type": "missing", "msg": "Field required"}]}
+
+
+class BaseSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _items(errors: dict, where: str, data, embedded: bool = False) -> list[dict]:
+    out = []
+    for name, messages in errors.items():
+        if isinstance(messages, dict):
+            messages = [messages]
+        for msg in messages:
+            if not isinstance(msg, dict):
+                msg = {"type": "value_error", "msg": str(msg)}
+            entry = {"type": msg["type"], "loc": [where, name] + msg.get("_loc", []), "msg": msg["msg"]}
+            if "_input" in msg:
+                entry["input"] = msg["_input"]
+            elif msg["type"] == "missing":
+                entry["input"] = data if where == "body" and not embedded else None
+            else:
+                entry["input"] = data.get(name) if isinstance(data, dict) else None
+            if "ctx" in msg:
+                entry["ctx"] = msg["ctx"]
+            out.append(entry)
+    return out
+
+
+def query_args() -> dict:
+    """Query parameters as pydantic sees them: the last of repeated values; '' kept."""
+    return {key: values[-1] for key, values in request.args.lists()}
+
+
+def _order(errors: dict, schema: Schema) -> dict:
+    names = [f.data_key or n for n, f in schema.fields.items()]
+    return {n: errors[n] for n in names if n in errors} | {k: v for k, v in errors.items() if k not in names}
+
+
+def load_request(query_schema: Schema | None = None, body_schema: Schema | None = None, *,
+                 body_required: bool = False, embed_field: str | None = None, query: dict | None = None):
+    """Validate query and body together; raise one RequestValidationError with every item.
+
+    `embed_field` mimics FastAPI's single embedded body field (rename): a body that is absent or
+    not a JSON object reports that field as missing.
+    """
+    body = read_json_body()
+    items: list[dict] = []
+    args = query_args() if query is None else query
+    loaded_query: dict = {}
+    if query_schema is not None:
+        try:
+            loaded_query = query_schema.load(args)
+        except ValidationError as exc:
+            items += _items(_order(exc.messages, query_schema), "query", args)
+    loaded_body = None
+    if body_schema is not None:
+        if embed_field and not isinstance(body, dict):
+            body = {}
+        if body is MISSING_BODY:
+            if body_required:
+                items.append({"type": "missing", "loc": ["body"], "msg": "Field required", "input": None})
+        elif not isinstance(body, dict):
+            items.append({"type": "model_attributes_type", "loc": ["body"],
+                          "msg": "Input should be a valid dictionary or object to extract fields from",
+                          "input": body})
+        else:
+            try:
+                loaded_body = body_schema.load(body)
+            except ValidationError as exc:
+                items += _items(_order(exc.messages, body_schema), "body", body, embedded=bool(embed_field))
+    if items:
+        raise RequestValidationError(items)
+    return loaded_query, loaded_body
+
+
+class _Missing:
+    def __repr__(self):
+        return "MISSING_BODY"
+
+
+MISSING_BODY = _Missing()
+_JSON_TYPE = re.compile(r"^application/(json|[^;/]*\+json)$", re.I)
+
+
+def read_json_body():
+    """The request body as FastAPI 0.165 sees it (contract §1.3).
+
+    Empty body → MISSING_BODY. A non-JSON content type → the raw text (it then fails model
+    validation). Invalid UTF-8 → 400; invalid JSON → 422 `json_invalid` before anything else.
+    """
+    cached = request.environ.get("agno.body")
+    if cached is not None:
+        return cached
+    raw = request.get_data(cache=True)
+    if not raw:
+        body = MISSING_BODY
+    else:
+        mimetype = (request.mimetype or "").strip()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("There was an error parsing the body") from None
+        if not _JSON_TYPE.match(mimetype):
+            body = text
+        else:
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise RequestValidationError([{"type": "json_invalid", "loc": ["body", exc.pos],
+                                               "msg": "JSON decode error", "input": {},
+                                               "ctx": {"error": exc.msg}}]) from None
+            except RecursionError:
+                raise RequestValidationError([{"type": "json_invalid", "loc": ["body", 0],
+                                               "msg": "JSON decode error", "input": {},
+                                               "ctx": {"error": "JSON nested too deeply"}}]) from None
+    request.environ["agno.body"] = body
+    return body
