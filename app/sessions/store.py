@@ -7,8 +7,8 @@ import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (Integer, String, and_, bindparam, case, cast, false, func, literal, literal_column,
-                        not_, null, or_, select, text, true, type_coerce)
+from sqlalchemy import (Numeric, String, and_, bindparam, case, cast, column, false, func, literal, literal_column, not_,
+                        null, or_, select, text, true)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 
@@ -21,6 +21,11 @@ JSON_NULL_TEXT = "null"
 
 # ---------------------------------------------------------------------------------------------
 # List (§2.2): one count, one page; the page reads scalar columns and small JSON paths only.
+
+
+def jget(expr, key: str):
+    """`expr -> 'key'` (the operator, not PostgreSQL 14's subscript, so older servers work)."""
+    return expr.op("->", return_type=JSONB)(literal(key, String))
 
 
 def _jsonb_null(expr):
@@ -41,7 +46,7 @@ def _filters(st, *, session_type, component_id, user_id, session_name):
                              st.c.workflow_id == component_id))
     if session_name is not None:
         # AgentOS's filter: the raw value is a LIKE pattern on the stored name (contract §2.2).
-        conds.append(func.coalesce(st.c.session_data.op("->>")("session_name"), "").ilike(
+        conds.append(func.coalesce(st.c.session_data.op("->>", return_type=String)(literal("session_name", String)), "").ilike(
             literal("%", String) + bindparam("name_pattern", session_name, String) + literal("%", String)))
     if session_type:
         conds.append(st.c.session_type == session_type)
@@ -72,33 +77,28 @@ def _name_lateral(st, rt):
     Only three small values leave the database: the first truthy user-message content, the run
     input, and whether a run was found. Workflow sessions take the first run as it is.
     """
-    messages = rt.c.run_data["messages"]
+    messages = jget(rt.c.run_data, "messages")
     msg = func.jsonb_array_elements(
         case((func.jsonb_typeof(messages) == "array", messages), else_=literal_column("'[]'::jsonb"))
-    ).table_valued("value", with_ordinality="ord").alias("m")
+    ).table_valued(column("value", JSONB), with_ordinality="ord").render_derived(name="m")
     falsy = literal_column("ARRAY['null','\"\"','[]','{}','false','0']::jsonb[]")
     first_msg = (
-        select(msg.c.value["content"])
+        select(jget(msg.c.value, "content"))
         .where(msg.c.value.op("->>")("role") == "user")
-        .where(msg.c.value["content"].is_not(None))
-        .where(not_(msg.c.value["content"] == func.any_(falsy)))
+        .where(jget(msg.c.value, "content").is_not(None))
+        .where(not_(jget(msg.c.value, "content") == func.any_(falsy)))
         .order_by(msg.c.ord)
         .limit(1)
         .scalar_subquery()
     )
-    inner = (
-        select(first_msg.label("run_message"), rt.c.run_data["input"].label("run_input"))
-        .where(rt.c.session_id == st.c.session_id)
-        .where(or_(st.c.session_type != "team",
-                   func.coalesce(rt.c.run_data.op("->>")("agent_id"), "") == ""))
-        .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc())
-        .subquery("cand")
-    )
+    run_input = jget(rt.c.run_data, "input")
     candidate = (
-        select(inner.c.run_message, inner.c.run_input, true().label("run_found"))
-        .where(or_(st.c.session_type == "workflow", inner.c.run_message.is_not(None),
-                   not_(_jsonb_null(inner.c.run_input))))
+        select(first_msg.label("run_message"), run_input.label("run_input"), true().label("run_found"))
+        .where(rt.c.session_id == st.c.session_id)
         .where(not_(st.c.name_set))
+        .where(or_(st.c.session_type != "team", func.coalesce(rt.c.run_data.op("->>")("agent_id"), "") == ""))
+        .where(or_(st.c.session_type == "workflow", first_msg.is_not(None), not_(_jsonb_null(run_input))))
+        .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc())
         .limit(1)
         .lateral("named")
     )
@@ -118,12 +118,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     sd = st.c.session_data
     columns = [
         st.c.session_id, st.c.session_type, st.c.agent_id, st.c.team_id, st.c.workflow_id, st.c.user_id,
-        sd["session_name"].label("stored_name"),
-        not_(_jsonb_null(sd["session_name"])).label("name_set"),
-        sd["session_state"].label("session_state"),
-        sd["session_metrics"].label("metrics"),
-        st.c.agent_data["sdk"].label("sdk"),
-        st.c.agent_data["framework"].label("framework"),
+        jget(sd, "session_name").label("stored_name"),
+        not_(_jsonb_null(jget(sd, "session_name"))).label("name_set"),
+        jget(sd, "session_state").label("session_state"),
+        jget(sd, "session_metrics").label("metrics"),
+        jget(st.c.agent_data, "sdk").label("sdk"),
+        jget(st.c.agent_data, "framework").label("framework"),
         st.c.workflow_data.op("->>")("name").label("workflow_name"),
         st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
     ]
@@ -242,12 +242,13 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
 
 def _run_filters(rt, created_after, created_before, statuses):
     conds = []
-    created = rt.c.run_data["created_at"]
+    created = jget(rt.c.run_data, "created_at")
     is_number = func.jsonb_typeof(created) == "number"
+    created_num = cast(rt.c.run_data.op("->>", return_type=String)(literal("created_at", String)), Numeric)
     if created_after is not None:
-        conds.append(case((is_number, created.as_float() >= created_after), else_=true()))
+        conds.append(case((is_number, created_num >= created_after), else_=true()))
     if created_before is not None:
-        conds.append(case((is_number, created.as_float() <= created_before), else_=true()))
+        conds.append(case((is_number, created_num <= created_before), else_=true()))
     if statuses is not None:
         conds.append(func.upper(rt.c.run_data.op("->>")("status")).in_(sorted(statuses)))
     return conds

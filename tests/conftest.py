@@ -1,0 +1,137 @@
+"""Real PostgreSQL for every test: one throwaway cluster, schema created once, rollback per test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+import pgcluster  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import DatabaseConfig, Settings, sqlalchemy_url  # noqa: E402
+from app.db.engines import EngineRegistry  # noqa: E402
+from app.sessions import store  # noqa: E402
+
+DB_ID = "db1"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A server URL: AGNO_TEST_PG if given, else a throwaway cluster started for this run."""
+    given = os.environ.get("AGNO_TEST_PG")
+    if given:
+        yield make_url(sqlalchemy_url(given))
+        return
+    directory = tempfile.mkdtemp(prefix="agno-svc-pg-", dir=os.environ.get("AGNO_TEST_PG_DIR", "/tmp"))
+    try:
+        url = pgcluster.start(directory)
+        yield make_url(sqlalchemy_url(url))
+    finally:
+        try:
+            pgcluster.stop(directory)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def new_database(server, name: str):
+    janitor = DatabaseJanitor(user=server.username or "postgres", host=server.host, port=server.port,
+                              dbname=name, password=server.password)
+    janitor.init()
+    try:
+        yield server.set(database=name)
+    finally:
+        janitor.drop()
+
+
+@pytest.fixture(scope="session")
+def database(pg_server):
+    """The shared test database with agno's tables, created once."""
+    with new_database(pg_server, f"agno_svc_test_{os.getpid()}") as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            store.bootstrap_tables(conn, "ai")
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def conn(database):
+    """A connection inside a transaction that is rolled back after the test."""
+    with database.connect() as connection:
+        outer = connection.begin()
+        yield connection
+        outer.rollback()
+
+
+class ConnectionRegistry(EngineRegistry):
+    """Hands every request a savepoint on the test's connection, so the test sees its writes."""
+
+    def __init__(self, settings, connection):
+        super().__init__(settings)
+        self.connection = connection
+
+    @contextlib.contextmanager
+    def transaction(self, db_id):
+        schema = self.databases[db_id].schema
+        self.connection.execution_options(schema_translate_map={"ai": schema} if schema != "ai" else None)
+        with self.connection.begin_nested():
+            yield self.connection
+
+    def ping(self, db_id):
+        self.connection.exec_driver_sql("SELECT 1")
+
+
+def make_settings(url="postgresql+psycopg://unused/db", **overrides) -> Settings:
+    dbs = overrides.pop("databases", None) or {DB_ID: DatabaseConfig(DB_ID, str(url))}
+    return Settings(databases=dbs, default_db_id=next(iter(dbs)), **overrides)
+
+
+@pytest.fixture
+def settings():
+    return make_settings()
+
+
+@pytest.fixture
+def app(conn, settings):
+    application = create_app({"TESTING": True, "SETTINGS": settings})
+    application.extensions["engines"] = ConnectionRegistry(settings, conn)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def fresh_url(pg_server):
+    """An empty database of its own (for tests that need real commits); dropped afterwards."""
+    with new_database(pg_server, f"agno_svc_{uuid.uuid4().hex[:12]}") as url:
+        yield url
+
+
+@pytest.fixture
+def make_app():
+    """A real app (real engines, real commits) over the given database URL(s)."""
+    apps = []
+
+    def factory(url=None, **overrides):
+        s = make_settings(url.render_as_string(hide_password=False) if url is not None else None, **overrides)
+        application = create_app({"TESTING": True, "SETTINGS": s})
+        apps.append(application)
+        return application
+
+    yield factory
+    for application in apps:
+        application.extensions["engines"].dispose()

@@ -1,0 +1,155 @@
+"""GET /sessions: filters, paging, sorting, derived names, and SQL that never reads run payloads."""
+
+import pytest
+from sqlalchemy import event
+
+from tests.factories import add_run, agent_run, make_session, user_message
+
+
+@pytest.fixture
+def seeded(conn):
+    make_session(conn, "s-agent", user_id="u1", session_data={"session_state": {"k": 1},
+                 "session_metrics": {"total_tokens": 36}}, agent_data={"name": "A", "framework": "claude-agent-sdk"},
+                 metadata={"origin": "import"})
+    add_run(conn, "s-agent", agent_run("r1", "s-agent", "Hello there"))
+    add_run(conn, "s-agent", agent_run("r2", "s-agent", "Second question"))
+    make_session(conn, "s-named", user_id="u2", session_data={"session_name": "Colour chat"},
+                 summary={"summary": "s", "topics": ["a"], "updated_at": "2026-01-02T03:04:05.678901"})
+    make_session(conn, "s-team", "team", user_id="u1")
+    add_run(conn, "s-team", agent_run("m1", "s-team", "Member question", parent_run_id="t1", agent_id="member"))
+    add_run(conn, "s-team", {"run_id": "t1", "team_id": "ref-team", "input": {"input_content": "Team question"},
+                             "messages": [user_message("Team question")], "status": "COMPLETED"})
+    make_session(conn, "s-wf", "workflow", session_data={}, workflow_data={"name": "Flow"}, metadata={})
+    add_run(conn, "s-wf", {"run_id": "w1", "workflow_id": "ref-workflow", "input": {"topic": "dogs", "depth": 2}})
+    make_session(conn, "s-wf-empty", "workflow", session_data={}, workflow_data={"name": "Flow"}, metadata={})
+    make_session(conn, "s-bare")
+
+
+def ids(resp):
+    return [item["session_id"] for item in resp.get_json()["data"]]
+
+
+def test_default_list_newest_first_with_derived_fields(client, seeded):
+    resp = client.get("/sessions")
+    assert resp.status_code == 200
+    assert resp.content_type == "application/json"
+    body = resp.get_json()
+    assert ids(resp) == ["s-bare", "s-wf-empty", "s-wf", "s-team", "s-named", "s-agent"]
+    assert body["meta"] == {"page": 1, "limit": 20, "total_pages": 1, "total_count": 6, "search_time_ms": 0.0}
+    items = {i["session_id"]: i for i in body["data"]}
+    agent = items["s-agent"]
+    assert agent["session_name"] == "Hello there"
+    assert agent["session_state"] == {"k": 1}
+    assert agent["total_tokens"] == 36
+    assert agent["metadata"] == {"origin": "import", "sdk": "claude-agent-sdk"}
+    assert list(agent) == ["session_id", "session_name", "session_state", "created_at", "updated_at",
+                           "session_type", "user_id", "agent_id", "metrics", "total_tokens", "metadata"]
+    assert items["s-named"]["session_name"] == "Colour chat"
+    assert items["s-named"]["session_summary"] == {"summary": "s", "topics": ["a"],
+                                                   "updated_at": "2026-01-02T03:04:05.678901"}
+    assert items["s-team"]["session_name"] == "Team question"
+    assert items["s-wf"]["session_name"] == '{"depth": 2, "topic": "dogs"}'
+    assert items["s-wf-empty"]["session_name"] == ""
+    assert items["s-bare"] == {"session_id": "s-bare", "session_name": "", "created_at": items["s-bare"]["created_at"],
+                               "updated_at": items["s-bare"]["updated_at"], "session_type": "agent",
+                               "agent_id": "ref-agent"}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("type=agent", ["s-bare", "s-named", "s-agent"]),
+    ("type=team", ["s-team"]),
+    ("component_id=ref-team", ["s-team"]),
+    ("component_id=ref-team&type=agent", []),
+    ("user_id=u1", ["s-team", "s-agent"]),
+    ("user_id=", []),
+    ("session_name=cOLOUR", ["s-named"]),
+    ("session_name=Hello", []),
+    ("session_name=%25", ["s-bare", "s-wf-empty", "s-wf", "s-team", "s-named", "s-agent"]),
+    ("session_name=_", ["s-named"]),
+    ("session_name=%25%27+OR+1%3D1+--", []),
+    ("sort_by=session_id&sort_order=asc", ["s-agent", "s-bare", "s-named", "s-team", "s-wf", "s-wf-empty"]),
+    ("sort_order=asc&limit=2&page=2", ["s-team", "s-wf"]),
+    ("type=agent&type=team", ["s-team"]),
+    ("limit=%2B2", ["s-bare", "s-wf-empty"]),
+    ("limit=+2+", ["s-bare", "s-wf-empty"]),
+    ("limit=1_0&page=1", ["s-bare", "s-wf-empty", "s-wf", "s-team", "s-named", "s-agent"]),
+    ("foo=bar&limit=1", ["s-bare"]),
+    ("db_id=&table=", ["s-bare", "s-wf-empty", "s-wf", "s-team", "s-named", "s-agent"]),
+])
+def test_filters_and_params(client, seeded, query, expected):
+    resp = client.get(f"/sessions?{query}")
+    assert resp.status_code == 200, resp.get_json()
+    assert ids(resp) == expected
+
+
+def test_page_past_the_end_keeps_the_real_total(client, seeded):
+    body = client.get("/sessions?limit=3&page=99").get_json()
+    assert body["data"] == []
+    assert body["meta"] == {"page": 99, "limit": 3, "total_pages": 2, "total_count": 6, "search_time_ms": 0.0}
+
+
+def test_huge_limit_and_offset_answer_instead_of_500(client, seeded):
+    assert len(client.get("/sessions?limit=100000000000000000000").get_json()["data"]) == 6
+    body = client.get("/sessions?page=1000000000000000000&limit=20").get_json()
+    assert body["data"] == [] and body["meta"]["total_count"] == 6
+
+
+@pytest.mark.parametrize("query, item", [
+    ("limit=0", {"type": "greater_than_equal", "loc": ["query", "limit"],
+                 "msg": "Input should be greater than or equal to 1", "input": "0", "ctx": {"ge": 1}}),
+    ("page=0", {"type": "greater_than_equal", "loc": ["query", "page"],
+                "msg": "Input should be greater than or equal to 1", "input": "0", "ctx": {"ge": 1}}),
+    ("limit=2.5", {"type": "int_parsing", "loc": ["query", "limit"],
+                   "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "2.5"}),
+    ("limit=1e1", {"type": "int_parsing", "loc": ["query", "limit"],
+                   "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "1e1"}),
+    ("type=Agent", {"type": "enum", "loc": ["query", "type"], "msg": "Input should be 'agent', 'team' or 'workflow'",
+                    "input": "Agent", "ctx": {"expected": "'agent', 'team' or 'workflow'"}}),
+    ("sort_order=ASC", {"type": "enum", "loc": ["query", "sort_order"], "msg": "Input should be 'asc' or 'desc'",
+                        "input": "ASC", "ctx": {"expected": "'asc' or 'desc'"}}),
+    ("user_id=a%00b", {"type": "string_no_nul", "loc": ["query", "user_id"],
+                       "msg": "String should not contain NUL (\\u0000) characters", "input": "a\x00b"}),
+])
+def test_invalid_params_give_fastapi_422(client, seeded, query, item):
+    resp = client.get(f"/sessions?{query}")
+    assert resp.status_code == 422
+    assert resp.get_json() == {"detail": [item]}
+
+
+def test_all_query_errors_in_one_list_in_declaration_order(client):
+    resp = client.get("/sessions?limit=0&page=-1&sort_order=x&type=y")
+    assert [e["loc"][1] for e in resp.get_json()["detail"]] == ["type", "limit", "page", "sort_order"]
+
+
+@pytest.mark.parametrize("sort_by", ["keys", "values", "__class__", "nope", ""])
+def test_sort_by_non_columns_never_fails(client, seeded, sort_by):
+    resp = client.get(f"/sessions?sort_by={sort_by}")
+    assert resp.status_code == 200
+    assert sorted(ids(resp)) == sorted(["s-agent", "s-named", "s-team", "s-wf", "s-wf-empty", "s-bare"])
+
+
+def test_sort_by_json_column(client, seeded):
+    assert client.get("/sessions?sort_by=session_data&sort_order=asc").status_code == 200
+
+
+def test_list_sql_reads_no_run_payloads(client, seeded, conn):
+    statements = []
+
+    def capture(conn_, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(conn.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/sessions").status_code == 200
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", capture)
+    selects = [s for s in statements if "agno_sessions" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2
+    for sql in selects:
+        outer_columns = sql.split("FROM", 1)[0]
+        assert "run_data" not in outer_columns and ".runs" not in outer_columns
+        # run_data appears only inside JSON path expressions of the one-run name lookup.
+        for line in sql.splitlines():
+            if "run_data" in line:
+                assert "run_data ->" in line or "run_data->" in line, line
+        assert "SELECT agno_runs.run_data" not in sql.replace("ai.", "")

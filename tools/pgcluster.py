@@ -1,0 +1,86 @@
+"""A throwaway PostgreSQL cluster for tests and local runs.
+
+`pg_ctl` refuses to run as root, so as root the cluster is initialised and started as the
+`postgres` user, in a directory that user can reach. Usage as a command:
+
+    python tools/pgcluster.py start DIR [PORT]   # prints the libpq URL
+    python tools/pgcluster.py stop DIR
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def pg_bindir() -> str:
+    candidates = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        candidates.append(out)
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for bindir in candidates:
+        if bindir and os.path.exists(os.path.join(bindir, "pg_ctl")) and os.path.exists(os.path.join(bindir, "initdb")):
+            return bindir
+    raise ClusterError("PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql "
+                       "(Debian: apt-get install postgresql-15) or set AGNO_TEST_PG to a server URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_owner(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + cmd
+    return cmd
+
+
+def start(directory: str, port: int | None = None) -> str:
+    """Create (if needed) and start a cluster in `directory`; return its URL."""
+    bindir = pg_bindir()
+    port = port or free_port()
+    data = os.path.join(directory, "data")
+    os.makedirs(directory, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+        os.chmod(directory, 0o755)
+    if not os.path.exists(os.path.join(data, "PG_VERSION")):
+        _run(_as_owner([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+                        "--no-sync", "-E", "UTF8", "--locale=C"]))
+    opts = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
+    _run(_as_owner([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(directory, "pg.log"),
+                    "-w", "-t", "60", "-o", opts, "start"]))
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
+def stop(directory: str) -> None:
+    data = os.path.join(directory, "data")
+    if os.path.exists(os.path.join(data, "postmaster.pid")):
+        _run(_as_owner([os.path.join(pg_bindir(), "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]))
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ClusterError(f"{' '.join(cmd)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "start":
+        print(start(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))
+    elif len(sys.argv) == 3 and sys.argv[1] == "stop":
+        stop(sys.argv[2])
+    else:
+        sys.exit(__doc__)
