@@ -27,7 +27,8 @@ def make_session(conn, session_id, session_type="agent", **overrides):
     }
     values[f"{session_type}_id"] = f"ref-{session_type}"
     values.update(overrides)
-    conn.execute(tables.sessions.insert().values(**values))
+    table = tables.legacy_sessions if "runs" in values else tables.sessions
+    conn.execute(table.insert().values(**values))
     return values
 
 

@@ -1,0 +1,255 @@
+"""Create, PATCH, rename and delete: responses and the rows they leave (contract §2.3, §2.8-§2.11, §3)."""
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import add_run, agent_run, make_session
+
+
+def row(conn, session_id):
+    return conn.execute(text(
+        "SELECT *, session_data IS NULL AS sd_sql_null, agent_data IS NULL AS ad_sql_null,"
+        " team_data IS NULL AS td_sql_null, workflow_data IS NULL AS wd_sql_null, metadata IS NULL AS md_sql_null,"
+        " summary IS NULL AS sm_sql_null FROM ai.agno_sessions WHERE session_id = :id"), {"id": session_id}
+    ).mappings().first()
+
+
+def test_create_without_body(client, conn):
+    resp = client.post("/sessions")
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert list(body) == ["agent_session_id", "session_id", "session_name", "chat_history", "created_at", "updated_at"]
+    assert body["session_name"] == "" and body["chat_history"] == []
+    stored = row(conn, body["session_id"])
+    # JSON null (not SQL NULL) in the columns agno writes; SQL NULL in the other types' columns.
+    assert stored["session_data"] is None and not stored["sd_sql_null"]
+    assert not stored["ad_sql_null"] and not stored["md_sql_null"] and not stored["sm_sql_null"]
+    assert stored["td_sql_null"] and stored["wd_sql_null"]
+    assert stored["created_at"] == stored["updated_at"]
+
+
+def test_create_agent_full(client, conn):
+    resp = client.post("/sessions?type=agent", json={
+        "session_id": "c1", "session_name": "N", "session_state": {"a": 1}, "user_id": "u1",
+        "agent_id": "ag", "team_id": "ignored", "metadata": {"z": 1, "a": {"nested": None},
+                                                            "agno_dispatch_depth": 2}})
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["metadata"] == {"a": {"nested": None}, "z": 1}
+    assert list(body["metadata"]) == ["a", "z"]  # JSONB order, from RETURNING
+    assert body["session_state"] == {"a": 1} and body["agent_id"] == "ag" and body["user_id"] == "u1"
+    assert body["metrics"] == {}
+    stored = row(conn, "c1")
+    assert stored["team_id"] is None and stored["session_data"] == {"session_state": {"a": 1}, "session_name": "N"}
+
+
+def test_create_workflow_defaults(client, conn):
+    body = client.post("/sessions?type=workflow", json={"session_id": "w"}).get_json()
+    assert body == {"session_id": "w", "session_name": "", "session_data": {}, "workflow_data": {}, "metadata": {},
+                    "created_at": body["created_at"], "updated_at": body["updated_at"]}
+    stored = row(conn, "w")
+    assert stored["session_data"] == {} and stored["workflow_data"] == {} and stored["metadata"] == {}
+    assert not stored["sm_sql_null"] and stored["summary"] is None and stored["ad_sql_null"]
+
+
+def test_create_reserved_only_metadata_is_null(client, conn):
+    client.post("/sessions", json={"session_id": "r", "metadata": {"agno_component_version": 1}})
+    assert row(conn, "r")["metadata"] is None
+
+
+def test_create_conflict_never_overwrites(client, conn):
+    make_session(conn, "dup", "team", user_id="other")
+    resp = client.post("/sessions", json={"session_id": "dup", "user_id": "me"})
+    assert resp.status_code == 409
+    assert resp.get_json() == {"detail": "Session with id 'dup' already exists. Use PATCH /sessions/dup to update it."}
+    assert row(conn, "dup")["user_id"] == "other"
+
+
+def test_create_empty_session_id_gets_uuid(client):
+    assert len(client.post("/sessions", json={"session_id": ""}).get_json()["session_id"]) == 36
+
+
+@pytest.mark.parametrize("kwargs, item", [
+    ({"data": "null", "content_type": "application/json"},
+     {"type": "model_attributes_type", "loc": ["body"],
+      "msg": "Input should be a valid dictionary or object to extract fields from", "input": None}),
+    ({"data": "session_id=x", "content_type": "application/x-www-form-urlencoded"},
+     {"type": "model_attributes_type", "loc": ["body"],
+      "msg": "Input should be a valid dictionary or object to extract fields from", "input": "session_id=x"}),
+    ({"data": '{"session_id": "a",', "content_type": "application/json"},
+     {"type": "json_invalid", "loc": ["body", 19], "msg": "JSON decode error", "input": {},
+      "ctx": {"error": "Expecting property name enclosed in double quotes"}}),
+    ({"json": {"session_state": "x"}},
+     {"type": "dict_type", "loc": ["body", "session_state"], "msg": "Input should be a valid dictionary", "input": "x"}),
+    ({"json": {"user_id": 5}},
+     {"type": "string_type", "loc": ["body", "user_id"], "msg": "Input should be a valid string", "input": 5}),
+    ({"json": {"session_id": "a\x00b"}},
+     {"type": "string_no_nul", "loc": ["body", "session_id"],
+      "msg": "String should not contain NUL (\\u0000) characters", "input": "a\x00b"}),
+])
+def test_create_bad_bodies(client, kwargs, item):
+    resp = client.post("/sessions", **kwargs)
+    assert resp.status_code == 422
+    assert resp.get_json() == {"detail": [item]}
+
+
+def test_create_invalid_utf8(client):
+    resp = client.post("/sessions", data=b'{"session_id": "\xff"}', content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.get_json() == {"detail": "There was an error parsing the body"}
+
+
+def test_create_nul_in_state_is_422_and_nothing_written(client, conn):
+    resp = client.post("/sessions", json={"session_id": "n", "session_state": {"k\x00": 1}})
+    assert resp.status_code == 422
+    assert row(conn, "n") is None
+
+
+def test_create_charset_and_suffix_json_types(client):
+    assert client.post("/sessions", data='{"session_id":"cs"}', content_type="application/json; charset=utf-8").status_code == 201
+    assert client.post("/sessions", data='{"session_id":"vnd"}', content_type="application/vnd.api+json").status_code == 201
+
+
+def test_combined_query_and_body_errors(client):
+    resp = client.post("/sessions?type=bogus", json={"session_state": 1, "user_id": 2})
+    assert [e["loc"] for e in resp.get_json()["detail"]] == [["query", "type"], ["body", "session_state"],
+                                                             ["body", "user_id"]]
+
+
+# PATCH --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def agent_session(conn):
+    make_session(conn, "p1", user_id="u5", session_data=None, metadata=None, agent_data=None)
+    add_run(conn, "p1", agent_run("r", "p1", "Hi"))
+
+
+def test_patch_updates_and_emits_nulls(client, conn, agent_session):
+    before = row(conn, "p1")
+    resp = client.patch("/sessions/p1", json={"session_name": "Patched", "session_state": {"b": [1, 2]},
+                                              "metadata": {"z": 1, "agno_dispatch_chain": []},
+                                              "summary": {"summary": "S", "topics": None, "updated_at": "2025-10-21T14:30:00Z"}})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["session_name"] == "Patched" and body["session_state"] == {"b": [1, 2]}
+    assert body["metadata"] == {"z": 1}
+    assert body["session_summary"] == {"summary": "S", "updated_at": "2025-10-21T14:30:00+00:00"}
+    assert body["agent_data"] is None and "total_tokens" in body  # nulls emitted
+    stored = row(conn, "p1")
+    assert stored["summary"] == {"summary": "S", "updated_at": "2025-10-21T14:30:00+00:00"}
+    assert stored["updated_at"] >= before["updated_at"]
+    assert stored["agent_id"] == before["agent_id"]
+
+
+def test_patch_empty_body_only_bumps_updated_at(client, conn, agent_session):
+    before = row(conn, "p1")
+    assert client.patch("/sessions/p1", json={}).status_code == 200
+    after = row(conn, "p1")
+    assert after["session_data"] == before["session_data"] and after["metadata"] == before["metadata"]
+
+
+def test_patch_wrong_type_does_not_corrupt(client, conn, agent_session):
+    resp = client.patch("/sessions/p1?type=workflow", json={"session_name": "x"})
+    assert resp.status_code == 200 and "agent_session_id" in resp.get_json()
+    stored = row(conn, "p1")
+    assert stored["wd_sql_null"] and stored["metadata"] is None
+
+
+@pytest.mark.parametrize("summary, loc", [
+    ({"topics": []}, ["body", "summary", "summary"]),
+    ({"summary": "s", "extra": 1}, ["body", "summary", "extra"]),
+    ({"summary": "s", "updated_at": "yesterday"}, ["body", "summary", "updated_at"]),
+])
+def test_patch_bad_summary_is_422(client, conn, agent_session, summary, loc):
+    resp = client.patch("/sessions/p1", json={"summary": summary})
+    assert resp.status_code == 422
+    assert resp.get_json()["detail"][0]["loc"] == loc
+
+
+def test_patch_errors(client, agent_session):
+    assert client.patch("/sessions/p1").get_json() == {"detail": [{"type": "missing", "loc": ["body"],
+                                                                   "msg": "Field required", "input": None}]}
+    assert client.patch("/sessions/nope", json={}).get_json() == {"detail": "Session with id 'nope' not found"}
+    assert client.patch("/sessions/p1?user_id=other", json={}).status_code == 404
+
+
+def test_patch_workflow_keeps_object_defaults(client, conn):
+    make_session(conn, "wf", "workflow", session_data=None, workflow_data=None, metadata=None)
+    body = client.patch("/sessions/wf", json={"session_name": "W"}).get_json()
+    assert body["workflow_name"] is None and body["session_name"] == "W"
+    stored = row(conn, "wf")
+    assert stored["workflow_data"] == {} and stored["metadata"] == {}
+
+
+# Rename -------------------------------------------------------------------------------------
+
+def test_rename(client, conn, agent_session):
+    client.post("/sessions", json={"session_id": "fresh"})
+    before = row(conn, "fresh")
+    resp = client.post("/sessions/fresh/rename", json={"session_name": "a\x00b"})
+    assert resp.status_code == 200  # agno answers 500 for sessions it created itself (contract §5.5)
+    body = resp.get_json()
+    assert body["session_name"] == "ab" and body["session_summary"] is None
+    after = row(conn, "fresh")
+    assert after["session_data"] == {"session_name": "ab"}
+    assert after["updated_at"] == before["updated_at"]
+
+
+def test_rename_type_filter_and_errors(client, conn, agent_session):
+    assert client.post("/sessions/p1/rename?type=team", json={"session_name": "x"}).status_code == 404
+    assert client.post("/sessions/p1/rename?user_id=u5", json={"session_name": "x"}).status_code == 200
+    missing = {"type": "missing", "loc": ["body", "session_name"], "msg": "Field required", "input": None}
+    assert client.post("/sessions/p1/rename").get_json() == {"detail": [missing]}
+    assert client.post("/sessions/p1/rename", data="just a string").get_json() == {"detail": [missing]}
+    assert client.post("/sessions/p1/rename", json={"session_name": None}).get_json()["detail"][0]["type"] == "string_type"
+
+
+# Delete -------------------------------------------------------------------------------------
+
+def test_delete_removes_runs_and_answers_204(client, conn, agent_session):
+    resp = client.delete("/sessions/p1?user_id=other")
+    assert resp.status_code == 204 and resp.data == b"" and resp.content_type == "application/json"
+    assert row(conn, "p1") is not None
+    assert client.delete("/sessions/p1").status_code == 204
+    assert row(conn, "p1") is None
+    assert conn.execute(text("SELECT count(*) FROM ai.agno_runs WHERE session_id = 'p1'")).scalar() == 0
+    assert client.delete("/sessions/never").status_code == 204
+
+
+def test_delete_media_without_storage(client, agent_session):
+    resp = client.delete("/sessions/p1?delete_media=TRUE")
+    assert resp.status_code == 503
+    assert resp.get_json() == {"detail": "Media storage is not configured on AgentOS"}
+    assert client.delete("/sessions/p1?delete_media=off").status_code == 204
+    assert client.delete("/sessions/p1?delete_media=maybe").status_code == 422
+
+
+def test_bulk_delete(client, conn):
+    for sid, user in (("b1", "u1"), ("b2", "u2"), ("b3", "u1")):
+        make_session(conn, sid, user_id=user)
+        add_run(conn, sid, agent_run(f"r-{sid}", sid, user_id="u1"))
+    resp = client.delete("/sessions?user_id=u1", json={"session_ids": ["b1", "b2"], "session_types": ["agent", "team"]})
+    assert resp.status_code == 204
+    assert row(conn, "b1") is None and row(conn, "b2") is not None
+    # the runs of a session the caller does not own stay, whatever their user column says
+    assert conn.execute(text("SELECT count(*) FROM ai.agno_runs WHERE session_id = 'b2'")).scalar() == 1
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"session_ids": ["a"], "session_types": ["agent", "team"]}, 400),
+    ({"session_ids": [], "session_types": []}, 422),
+    ({"session_ids": None, "session_types": None}, 422),
+    ({"session_ids": ["a"]}, 422),
+    ({"session_ids": ["a"], "session_types": ["bogus"]}, 422),
+])
+def test_bulk_delete_errors(client, body, status):
+    assert client.delete("/sessions", json=body).status_code == status
+
+
+def test_bulk_delete_error_items(client):
+    detail = client.delete("/sessions", json={"session_ids": ["a"], "session_types": ["bogus"]}).get_json()["detail"]
+    assert detail == [{"type": "enum", "loc": ["body", "session_types", 0],
+                       "msg": "Input should be 'agent', 'team' or 'workflow'", "input": "bogus",
+                       "ctx": {"expected": "'agent', 'team' or 'workflow'"}}]
+    assert client.delete("/sessions").get_json() == {"detail": [{"type": "missing", "loc": ["body"],
+                                                                 "msg": "Field required", "input": None}]}
