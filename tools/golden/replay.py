@@ -392,6 +392,14 @@ class Replay:
         class PacedCapturer(base_cls):  # type: ignore[misc, valid-type]
             def __init__(self, base, out, log=None, dbnames=()):
                 super().__init__(base, out, None, [names.get(n, n) for n in dbnames])
+                # One connection per request: a server may drop a kept-alive connection right
+                # after a 500 (uvicorn does); the original capture run only escaped that race
+                # because it paused 0.4 s after each request to read the PostgreSQL log.
+                import httpx
+
+                self.client.close()
+                self.client = httpx.Client(base_url=self.base, timeout=60,
+                                           limits=httpx.Limits(max_keepalive_connections=0))
 
             def cap(self, nn, *a, **k):
                 if k.get("save", True):
