@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from flask import Blueprint, current_app
 
@@ -50,4 +50,4 @@ def readyz():
 
 
 def started_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -3,7 +3,8 @@
 `pg_ctl` refuses to run as root, so as root the cluster is initialised and started as the
 `postgres` user, in a directory that user can reach. Usage as a command:
 
-    python tools/pgcluster.py start DIR [PORT]   # prints the libpq URL
+    python tools/pgcluster.py check                                # are the binaries there?
+    python tools/pgcluster.py start DIR [PORT] [--database NAME]   # prints the libpq URL
     python tools/pgcluster.py stop DIR
 """
 
@@ -77,10 +78,46 @@ def _run(cmd: list[str]) -> None:
         raise ClusterError(f"{' '.join(cmd)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
 
+def running(directory: str) -> bool:
+    data = os.path.join(directory, "data")
+    if not os.path.exists(os.path.join(data, "postmaster.pid")):
+        return False
+    proc = subprocess.run(_as_owner([os.path.join(pg_bindir(), "pg_ctl"), "-D", data, "status"]),
+                          capture_output=True, text=True)
+    return proc.returncode == 0
+
+
+def ensure_database(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv if not a.startswith("--")]
+    database = argv[argv.index("--database") + 1] if "--database" in argv else None
+    if database:
+        args.remove(database)
+    try:
+        if args[:1] == ["check"]:
+            print(pg_bindir())
+        elif len(args) in (2, 3) and args[0] == "start":
+            port = int(args[2]) if len(args) == 3 else None
+            url = f"postgresql://postgres@127.0.0.1:{port}/postgres" if running(args[1]) and port else start(args[1], port)
+            print(ensure_database(url, database) if database else url)
+        elif len(args) == 2 and args[0] == "stop":
+            stop(args[1])
+        else:
+            sys.stderr.write(__doc__)
+            return 2
+    except ClusterError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "start":
-        print(start(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))
-    elif len(sys.argv) == 3 and sys.argv[1] == "stop":
-        stop(sys.argv[2])
-    else:
-        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1:]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 SESSION_TYPES = ("agent", "team", "workflow")
 RUN_STATUSES = ("PENDING", "RUNNING", "PAUSED", "COMPLETED", "CANCELLED", "ERROR", "REGENERATED")
@@ -35,7 +35,7 @@ def epoch_iso(value) -> str | None:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
-        return format_datetime(datetime.fromtimestamp(value, tz=timezone.utc))
+        return format_datetime(datetime.fromtimestamp(value, tz=UTC))
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -62,7 +62,7 @@ def run_created_epoch(value) -> float | None:
         except ValueError:
             return None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return dt.timestamp()
     return None
 

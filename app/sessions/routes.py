@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from ..db.resolve import resolve_database
-from ..errors import ApiError, BadRequest, Conflict, NotFound, RequestValidationError, ServiceUnavailable
+from ..errors import BadRequest, Conflict, NotFound, RequestValidationError, ServiceUnavailable
 from ..responses import json_response
 from ..validation import NUL, load_request, query_args
 from . import bp, render, store

@@ -1,0 +1,56 @@
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_PG_DIR ?= $(or $(TMPDIR),/tmp)/agno-session-service-dev-pg
+DEV_PG_PORT ?= 55433
+T ?= tests
+
+##@ Setup
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
+	@$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: apt-get install python3-venv"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the pinned dependencies (service, test and dev)
+
+pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt when root)
+	@if $(PY) tools/pgcluster.py check >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing PostgreSQL server binaries with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install the 'postgresql' package" \
+		     "(Debian: sudo apt-get install postgresql) or set AGNO_TEST_PG to a server URL"; exit 1; \
+	fi
+
+##@ Run
+run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8080); no database set: a local dev cluster
+	@if [ -z "$$AGNO_PG_DSN$$DATABASE_URL$$AGNO_SESSION_DSN_MAP" ]; then \
+		$(MAKE) --no-print-directory pg-bin && \
+		url=$$($(PY) tools/pgcluster.py start $(DEV_PG_DIR) $(DEV_PG_PORT) --database agno) || exit 1; \
+		echo "no database configured: using the local development cluster $$url"; \
+		export AGNO_PG_DSN=$$url; \
+	fi; exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+dev-db-stop: ## stop the local development cluster started by 'make run'
+	$(PY) tools/pgcluster.py stop $(DEV_PG_DIR)
+
+##@ Quality
+test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
+	$(PY) -m pytest $(T)
+
+lint: install ## static checks (ruff)
+	$(VENV)/bin/ruff check app tests tools migrations wsgi.py gunicorn.conf.py
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+		/^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: install pg-bin run dev-db-stop test lint help
