@@ -46,7 +46,7 @@ test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=
 	$(PY) -m pytest $(T)
 
 lint: install ## static checks (ruff)
-	$(VENV)/bin/ruff check app tests tools migrations wsgi.py gunicorn.conf.py
+	$(VENV)/bin/ruff check app tests tools wsgi.py gunicorn.conf.py
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \

@@ -9,19 +9,27 @@
   result (dump, validate against the declared `response_model`, dump as JSON, dropping top-level
   nulls only where the route declares `response_model_exclude_none=True`).
 
-FastAPI and Starlette are not installed in this project's environment, and `agno.os` imports
-them at module level (only for routing, auth and middleware plumbing the session routes do not
-exercise here). When they are missing, `load_agentos_session_routes()` registers inert stand-in
-modules for them for the rest of the process, so the oracle runs agno's real session logic,
-schemas and storage code. Nothing here is copied from agno; it only calls agno's public objects.
+Two optional packages agno needs are not installed in this project's environment:
+
+* FastAPI/Starlette: `agno.os` imports them at module level, for routing, auth and middleware
+  plumbing the session routes do not exercise here. When they are missing,
+  `load_agentos_session_routes()` registers inert stand-in modules for them (for the rest of the
+  process), so the oracle still runs agno's real route logic, schemas and storage code. With the
+  real FastAPI installed the same code path works (route defaults are read from its markers).
+* greenlet: `agno.db.postgres` imports SQLAlchemy's asyncio extension, which refuses to import
+  without it; a placeholder module stands in (the sync `PostgresDb` never uses it).
+
+Nothing here is copied from agno; it only calls agno's objects and functions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -68,6 +76,7 @@ from agno.team import Team  # noqa: E402
 from agno.workflow import Step, Workflow  # noqa: E402
 from agno.workflow.types import StepInput, StepOutput  # noqa: E402
 from pydantic import BaseModel, TypeAdapter  # noqa: E402
+from pydantic.fields import FieldInfo  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # An offline model
@@ -173,7 +182,7 @@ def seed_sessions(db: PostgresDb) -> dict:
     session.session_data["session_name"] = "Colour talk"
     session.metadata = {"project": "apollo", "tags": ["a", "b"], "nested": {"x": None}}
     session.summary = SessionSummary(summary="The user likes green.", topics=["colour"],
-                                     updated_at=__import__("datetime").datetime(2026, 3, 4, 5, 6, 7, 891011))
+                                     updated_at=datetime.datetime(2026, 3, 4, 5, 6, 7, 891011))
     db.upsert_session(session)
     created["rt-agent-summary"] = "agent"
 
@@ -189,15 +198,17 @@ def seed_sessions(db: PostgresDb) -> dict:
     anon.run("Who am I?", session_id="rt-agent-anon")
     created["rt-agent-anon"] = "agent"
 
-    # A team whose leader delegates to a member, member responses stored (user u1).
+    # A team whose leader delegates to a member, member responses and events stored (user u1).
     member = Agent(id="rt-member", name="Roundtrip Member", telemetry=False,
                    model=ScriptedModel(script=["Member result: 42."]))
     team = Team(id="rt-team", name="Roundtrip Team", members=[member], db=db, telemetry=False,
-                store_member_responses=True,
+                store_member_responses=True, store_events=True,
                 model=ScriptedModel(script=[{"call": "delegate_task_to_member",
                                              "args": {"member_id": "rt-member", "task": "Compute the answer"}},
                                             "The team says 42."]))
-    team.run("What is the answer?", session_id="rt-team-delegate", user_id="u1")
+    for _ in team.run("What is the answer?", session_id="rt-team-delegate", user_id="u1", stream=True,
+                      stream_events=True):
+        pass
     created["rt-team-delegate"] = "team"
 
     # A team answering directly, two turns (user u3).
@@ -208,12 +219,14 @@ def seed_sessions(db: PostgresDb) -> dict:
     team2.run("Bye team", session_id="rt-team-plain", user_id="u3")
     created["rt-team-plain"] = "team"
 
-    # A workflow: an agent step, then a function step (user u2).
+    # A workflow: an agent step, then a function step, events stored (user u2).
     step_agent = Agent(id="rt-step-agent", name="Step Agent", telemetry=False,
                        model=ScriptedModel(script=["cats sleep a lot"]))
-    workflow = Workflow(id="rt-workflow", name="Roundtrip Workflow", db=db, telemetry=False,
+    workflow = Workflow(id="rt-workflow", name="Roundtrip Workflow", db=db, telemetry=False, store_events=True,
                         steps=[Step(name="research", agent=step_agent), Step(name="shout", executor=shout)])
-    workflow.run(input="Tell me about cats", session_id="rt-workflow-steps", user_id="u2")
+    for _ in workflow.run(input="Tell me about cats", session_id="rt-workflow-steps", user_id="u2", stream=True,
+                          stream_events=True):
+        pass
     created["rt-workflow-steps"] = "workflow"
 
     # A workflow started with an object input (user u1).
@@ -326,6 +339,8 @@ class AgentOSRoutes:
             return SortOrder(value)
         if name in ("limit", "page", "created_after", "created_before"):
             return int(value)
+        if name == "status":  # the one repeatable query parameter
+            return list(value) if isinstance(value, (list, tuple)) else [value]
         return value
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None, **path_params):
@@ -336,6 +351,10 @@ class AgentOSRoutes:
         kwargs.update(path_params)
         if body is not None:
             kwargs.update(self._body_kwargs(method, path, body))
+        for name, param in list(inspect.signature(fn).parameters.items())[1:]:
+            # With the real FastAPI installed, a default is a `Query(...)` marker holding the value.
+            if name not in kwargs and isinstance(param.default, FieldInfo):
+                kwargs[name] = param.default.default
         request = types.SimpleNamespace(state=types.SimpleNamespace(), headers={}, query_params={})
         try:
             result = asyncio.run(fn(request, **kwargs))

@@ -95,9 +95,10 @@ class EngineRegistry:
                 self._layouts[db_id] = layout
         return layout
 
-    def dispose(self) -> None:
+    def dispose(self, close: bool = True) -> None:
+        """Drop every engine; `close=False` after a fork leaves the parent's connections alone."""
         for engine in self._engines.values():
-            engine.dispose(close=False)
+            engine.dispose(close=close)
         self._engines.clear()
         self._layouts.clear()
 

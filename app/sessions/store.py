@@ -359,6 +359,8 @@ def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict
         if changes.get("session_state") is not None:
             session_data["session_state"] = changes["session_state"]
     metadata = row.get("metadata")
+    if stype == "workflow" and metadata is None:
+        metadata = {}  # agno decodes a workflow's null metadata as {} before applying the change
     if changes.get("metadata") is not None:
         metadata = sanitise_metadata(changes["metadata"])
     summary = row.get("summary")
@@ -370,7 +372,6 @@ def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict
     if stype == "workflow":
         session_data = session_data if session_data is not None else {}
         type_data = type_data if type_data is not None else {}
-        metadata = metadata if metadata is not None else {}
     values = {
         f"{stype}_id": row.get(f"{stype}_id"),
         "user_id": row.get("user_id"),
@@ -441,9 +442,10 @@ def bootstrap_tables(conn: Connection, schema: str) -> bool:
         return False
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     tables.metadata.create_all(conn, tables=[tables.sessions, tables.runs, tables.schema_versions])
+    # agno records a version row for each data table it creates, with local naive ISO stamps.
     stamp = datetime.now().isoformat()
     conn.execute(tables.schema_versions.insert(), [
-        {"table_name": name, "version": "3.0.0", "created_at": stamp, "updated_at": None}
-        for name in ("agno_sessions", "agno_runs", "agno_schema_versions")
+        {"table_name": name, "version": "3.0.0", "created_at": stamp, "updated_at": stamp}
+        for name in ("agno_sessions", "agno_runs")
     ])
     return True

@@ -11,7 +11,8 @@ compared on ``status``, ``content_type``, the parsed ``response`` and the reques
   are replaced by ``<uuid:N>`` / ``<call:N>``, numbered per file in order of first appearance
   (dict keys visited in sorted order, request before response). So "the same id in two places"
   is still checked, and across files every golden id must keep mapping to the same replay id
-  (checked globally, in replay order). Configured literal ids (the golden db_id) are kept;
+  (checked in golden-number order over the files that otherwise compare equal). Configured
+  literal ids (the golden db_id) are kept;
 * timestamps: ISO-8601 strings anywhere, and epoch numbers under ``created_at`` /
   ``updated_at`` / ``instantiated_at`` / ``start_time`` / ``end_time``, are masked **only when
   they fall inside the capture session's time window** (golden: around the goldens' own capture
@@ -25,7 +26,12 @@ compared on ``status``, ``content_type``, the parsed ``response`` and the reques
 * list responses (``{"data": [...], "meta": ...}``) that are sorted by a timestamp: sessions
   whose sort key is equal in the golden (same second) may come back in any order (PostgreSQL
   breaks ties arbitrarily); such a block is re-ordered to the golden order when it holds the
-  same sessions, and a note is recorded.
+  same sessions (sessions with generated uuid ids count as interchangeable), and a note is
+  recorded;
+* inside strings: agno's tool-completion event text ``... completed in 0.0005s.`` keeps its
+  shape (``completed in <duration>s.``), and 10-digit numbers inside the time window become
+  ``<epoch>`` (the plan's ``?created_after=<a run's created_at>``, epochs quoted in the SQL
+  that agno leaks into a 500 detail).
 """
 
 from __future__ import annotations
@@ -34,17 +40,19 @@ import json
 import os
 import re
 import statistics
-from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 CALL_RE = re.compile(r"\bcall_[0-9a-f]{12}\b")
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?$")
+COMPLETED_IN_RE = re.compile(r"(\bcompleted in )\d+(?:\.\d+)?s\.")  # agno ToolCallCompleted text
+EMBEDDED_EPOCH_RE = re.compile(r"(?<![\d.])\d{10}(?![\d.])")  # e.g. ?created_after=1795250881
 GOLDEN_NAME_RE = re.compile(r"^(\d+)_.+\.json$")
-DOC_REF_RE = re.compile(r"#(\d+)\b")
+DOC_REF_RE = re.compile(r"#(\d+)\b(?:\s*[\u2013\u2014-]\s*#(\d+)\b)?")  # "#27", "#521–#524"
 
 EPOCH_KEYS = {"created_at", "updated_at", "instantiated_at", "start_time", "end_time"}
-TIME_KEYS = EPOCH_KEYS  # ISO strings are recognised by pattern wherever they are
 DURATION_KEYS = {"duration", "time_to_first_token", "search_time_ms"}
 EPOCH_MIN, EPOCH_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01: plausibility bounds
 
@@ -52,12 +60,12 @@ EPOCH_MIN, EPOCH_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01: plausi
 # ----------------------------------------------------------------------------------------------
 # loading
 # ----------------------------------------------------------------------------------------------
-def golden_number(name: str) -> Optional[int]:
+def golden_number(name: str) -> int | None:
     m = GOLDEN_NAME_RE.match(name)
     return int(m.group(1)) if m else None
 
 
-def list_captures(folder: str) -> Dict[str, str]:
+def list_captures(folder: str) -> dict[str, str]:
     """{file name: path} of the NNN_*.json capture files in folder (sorted by number)."""
     if not os.path.isdir(folder):
         return {}
@@ -71,18 +79,23 @@ def load_json(path: str) -> Any:
         return json.load(fh)
 
 
-def documented_numbers(compat_md: Optional[str]) -> Set[int]:
-    """Every ``#NNN`` token on any line of docs/compatibility.md (missing file: none)."""
+def documented_numbers(compat_md: str | None) -> set[int]:
+    """Every ``#NNN`` token on any line of docs/compatibility.md (missing file: none).
+
+    A range written ``#521–#524`` (en dash, em dash or hyphen between two tokens) documents
+    every number in it."""
     if not compat_md or not os.path.isfile(compat_md):
         return set()
-    out: Set[int] = set()
+    out: set[int] = set()
     with open(compat_md, encoding="utf-8") as fh:
         for line in fh:
-            out.update(int(x) for x in DOC_REF_RE.findall(line))
+            for a, b in DOC_REF_RE.findall(line):
+                lo, hi = int(a), int(b or a)
+                out.update(range(lo, hi + 1) if lo <= hi <= lo + 1000 else (lo, hi))
     return out
 
 
-def parse_iso(s: str) -> Optional[float]:
+def parse_iso(s: str) -> float | None:
     if not ISO_RE.match(s):
         return None
     try:
@@ -90,18 +103,18 @@ def parse_iso(s: str) -> Optional[float]:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
-def _walk_times(obj: Any, key: Optional[str], out: List[float]) -> None:
+def _walk_times(obj: Any, key: str | None, out: list[float]) -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
             _walk_times(v, k, out)
     elif isinstance(obj, list):
         for v in obj:
             _walk_times(v, key, out)
-    elif isinstance(obj, str) and key in TIME_KEYS:
+    elif isinstance(obj, str) and key in EPOCH_KEYS:
         t = parse_iso(obj)
         if t is not None:
             out.append(t)
@@ -110,12 +123,12 @@ def _walk_times(obj: Any, key: Optional[str], out: List[float]) -> None:
             out.append(float(obj))
 
 
-def golden_window(goldens: Dict[str, Any], margin: float = 86400.0) -> Tuple[float, float]:
+def golden_window(goldens: dict[str, Any], margin: float = 86400.0) -> tuple[float, float]:
     """Time window of the golden capture session: median of all timestamps +- margin.
 
     The goldens were captured within minutes; the few fixed dates that come from the seed or
     from request bodies are months away and stay outside the window."""
-    times: List[float] = []
+    times: list[float] = []
     for rec in goldens.values():
         _walk_times(rec.get("response"), None, times)
     if not times:
@@ -124,12 +137,12 @@ def golden_window(goldens: Dict[str, Any], margin: float = 86400.0) -> Tuple[flo
     return (mid - margin, mid + margin)
 
 
-def anchors_from_goldens(goldens: Dict[str, Any]) -> Dict[int, float]:
+def anchors_from_goldens(goldens: dict[str, Any]) -> dict[int, float]:
     """{golden number: epoch second} for captures that created a session (201 + created_at).
 
     replay.py paces these requests so that sessions created in one phase get the same
     relative created_at seconds as in the goldens (list order depends on them)."""
-    out: Dict[int, float] = {}
+    out: dict[int, float] = {}
     for name, rec in goldens.items():
         r = rec.get("response")
         if rec.get("status") == 201 and isinstance(r, dict) and isinstance(r.get("created_at"), str):
@@ -147,39 +160,39 @@ class Ids:
 
     def __init__(self, literals: Iterable[str] = ()):
         self.literals = {x.lower() for x in literals}
-        self.uuid: Dict[str, int] = {}
-        self.call: Dict[str, int] = {}
+        self.uuid: dict[str, int] = {}
+        self.call: dict[str, int] = {}
 
-    def _num(self, table: Dict[str, int], value: str) -> int:
+    def _num(self, table: dict[str, int], value: str) -> int:
         if value not in table:
             table[value] = len(table) + 1
         return table[value]
 
     def sub(self, s: str) -> str:
-        def u(m: "re.Match[str]") -> str:
+        def u(m: re.Match[str]) -> str:
             v = m.group(0)
             if v.lower() in self.literals:
                 return v
             return f"<uuid:{self._num(self.uuid, v.lower())}>"
 
-        def c(m: "re.Match[str]") -> str:
+        def c(m: re.Match[str]) -> str:
             return f"<call:{self._num(self.call, m.group(0))}>"
 
         return CALL_RE.sub(c, UUID_RE.sub(u, s))
 
-    def by_number(self) -> Dict[str, Dict[int, str]]:
+    def by_number(self) -> dict[str, dict[int, str]]:
         return {"uuid": {n: v for v, n in self.uuid.items()}, "call": {n: v for v, n in self.call.items()}}
 
 
 class Normaliser:
-    def __init__(self, window: Tuple[float, float], literals: Iterable[str] = ()):
+    def __init__(self, window: tuple[float, float], literals: Iterable[str] = ()):
         self.window = window
         self.ids = Ids(literals)
 
     def in_window(self, t: float) -> bool:
         return self.window[0] <= t <= self.window[1]
 
-    def norm(self, obj: Any, key: Optional[str] = None) -> Any:
+    def norm(self, obj: Any, key: str | None = None) -> Any:
         if isinstance(obj, dict):
             # visit keys in sorted order so that id numbering does not depend on key order
             return {k: self.norm(obj[k], k) for k in sorted(obj, key=str)}
@@ -197,12 +210,14 @@ class Normaliser:
             t = parse_iso(obj)
             if t is not None and self.in_window(t):
                 return "<ts:" + re.sub(r"\d", "d", obj) + ">"
+            obj = COMPLETED_IN_RE.sub(r"\1<duration>s.", obj)
+            obj = EMBEDDED_EPOCH_RE.sub(lambda m: "<epoch>" if self.in_window(int(m.group(0))) else m.group(0), obj)
             return self.ids.sub(obj)
         return obj
 
 
-def request_view(req: Dict[str, Any]) -> Dict[str, Any]:
-    v: Dict[str, Any] = {"method": req.get("method"), "url": req.get("url_as_sent", req.get("path"))}
+def request_view(req: dict[str, Any]) -> dict[str, Any]:
+    v: dict[str, Any] = {"method": req.get("method"), "url": req.get("url_as_sent", req.get("path"))}
     if "body" in req:
         v["body"] = req["body"]
     if "raw_body" in req:
@@ -210,7 +225,7 @@ def request_view(req: Dict[str, Any]) -> Dict[str, Any]:
     return v
 
 
-def request_line(rec: Dict[str, Any]) -> str:
+def request_line(rec: dict[str, Any]) -> str:
     req = rec.get("request") or {}
     url = req.get("url_as_sent") or req.get("path") or "?"
     if len(url) > 120:
@@ -224,7 +239,7 @@ def request_line(rec: Dict[str, Any]) -> str:
     return line
 
 
-def replace_strings(obj: Any, subs: Dict[str, str]) -> Any:
+def replace_strings(obj: Any, subs: dict[str, str]) -> Any:
     """Replace substrings in every string (and dict key) of obj."""
     if not subs:
         return obj
@@ -243,7 +258,7 @@ def replace_strings(obj: Any, subs: Dict[str, str]) -> Any:
 # ----------------------------------------------------------------------------------------------
 # tie order in sorted list responses
 # ----------------------------------------------------------------------------------------------
-def _sort_key_field(items: List[Any]) -> Optional[str]:
+def _sort_key_field(items: list[Any]) -> str | None:
     """created_at or updated_at when the golden list is monotonic in it (sorted by it)."""
     if len(items) < 2 or not all(isinstance(x, dict) and "session_id" in x for x in items):
         return None
@@ -254,14 +269,20 @@ def _sort_key_field(items: List[Any]) -> Optional[str]:
         ts = [parse_iso(v) for v in vals]
         if any(t is None for t in ts):
             continue
-        if all(a >= b for a, b in zip(ts, ts[1:])) or all(a <= b for a, b in zip(ts, ts[1:])):
+        pairs = list(zip(ts, ts[1:], strict=False))
+        if all(a >= b for a, b in pairs) or all(a <= b for a, b in pairs):
             return field
     return None
 
 
-def align_ties(golden_resp: Any, ours_resp: Any) -> Tuple[Any, List[str]]:
+def _tie_key(item: Any) -> str:
+    sid = item.get("session_id") if isinstance(item, dict) else None
+    return UUID_RE.sub("<uuid>", str(sid))
+
+
+def align_ties(golden_resp: Any, ours_resp: Any) -> tuple[Any, list[str]]:
     """Re-order blocks of `ours_resp["data"]` that tie on the golden sort key (see module doc)."""
-    notes: List[str] = []
+    notes: list[str] = []
     if not (isinstance(golden_resp, dict) and isinstance(ours_resp, dict)):
         return ours_resp, notes
     g, o = golden_resp.get("data"), ours_resp.get("data")
@@ -277,12 +298,16 @@ def align_ties(golden_resp: Any, ours_resp: Any) -> Tuple[Any, List[str]]:
         while j < len(g) and g[j].get(field) == g[i].get(field):
             j += 1
         if j - i > 1 and j <= len(o):
-            gids = [x.get("session_id") for x in g[i:j]]
+            gids = [_tie_key(x) for x in g[i:j]]
             block = o[i:j]
-            oids = [x.get("session_id") if isinstance(x, dict) else None for x in block]
-            if oids != gids and sorted(map(str, oids)) == sorted(map(str, gids)):
-                pos = {sid: k for k, sid in enumerate(gids)}
-                o[i:j] = sorted(block, key=lambda x: pos[x.get("session_id")])
+            oids = [_tie_key(x) for x in block]
+            if oids != gids and sorted(oids) == sorted(gids):
+                rest = list(block)
+                ordered = []
+                for key in gids:  # the golden order; sessions with uuid ids keep their own order
+                    k = next(n for n, x in enumerate(rest) if _tie_key(x) == key)
+                    ordered.append(rest.pop(k))
+                o[i:j] = ordered
                 notes.append(f"data[{i}:{j}] tie on {field}: order {oids} taken as {gids}")
         i = j
     if notes:
@@ -302,8 +327,8 @@ def _short(v: Any, limit: int = 100) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def diff(a: Any, b: Any, path: str = "", out: Optional[List[Tuple[str, Any, Any]]] = None,
-         limit: int = 200) -> List[Tuple[str, Any, Any]]:
+def diff(a: Any, b: Any, path: str = "", out: list[tuple[str, Any, Any]] | None = None,
+         limit: int = 200) -> list[tuple[str, Any, Any]]:
     """Differing paths between golden a and replay b: [(path, golden value, replay value)]."""
     if out is None:
         out = []
@@ -336,20 +361,20 @@ def diff(a: Any, b: Any, path: str = "", out: Optional[List[Tuple[str, Any, Any]
 # comparison of a whole run
 # ----------------------------------------------------------------------------------------------
 class Comparison:
-    def __init__(self, golden_window_: Tuple[float, float], ours_window: Tuple[float, float],
-                 substitutions: Optional[Dict[str, str]] = None, literals: Sequence[str] = (),
-                 documented: Optional[Set[int]] = None):
+    def __init__(self, golden_window_: tuple[float, float], ours_window: tuple[float, float],
+                 substitutions: dict[str, str] | None = None, literals: Sequence[str] = (),
+                 documented: set[int] | None = None):
         self.gw = golden_window_
         self.ow = ours_window
         self.subs = substitutions or {}
         self.literals = list(literals)
         self.documented = documented or set()
-        self.g2o: Dict[Tuple[str, str], Tuple[str, str]] = {}  # (kind, golden id) -> (replay id, file)
+        self.g2o: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, golden id) -> (replay id, file)
 
-    def compare(self, name: str, golden: Dict[str, Any], ours: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    def compare(self, name: str, golden: dict[str, Any], ours: dict[str, Any] | None) -> dict[str, Any]:
         number = golden_number(name)
-        res: Dict[str, Any] = {"file": name, "number": number, "request": request_line(golden), "notes": []}
-        diffs: List[Tuple[str, Any, Any]] = []
+        res: dict[str, Any] = {"file": name, "number": number, "request": request_line(golden), "notes": []}
+        diffs: list[tuple[str, Any, Any]] = []
         if ours is None:
             diffs.append(("<capture>", "present", "missing (not produced by the replay)"))
         else:
@@ -380,9 +405,9 @@ class Comparison:
             res["class"] = "different"
         return res
 
-    def _check_id_consistency(self, name: str, g: Ids, o: Ids) -> List[Tuple[str, Any, Any]]:
+    def _check_id_consistency(self, name: str, g: Ids, o: Ids) -> list[tuple[str, Any, Any]]:
         """A golden id seen in an earlier file must map to the same replay id here."""
-        problems: List[Tuple[str, Any, Any]] = []
+        problems: list[tuple[str, Any, Any]] = []
         gb, ob = g.by_number(), o.by_number()
         pairs = []
         for kind in ("uuid", "call"):
@@ -398,14 +423,14 @@ class Comparison:
         return problems
 
 
-def summarise(results: List[Dict[str, Any]]) -> Dict[str, int]:
+def summarise(results: list[dict[str, Any]]) -> dict[str, int]:
     counts = {"identical": 0, "documented": 0, "different": 0}
     for r in results:
         counts[r["class"]] += 1
     return counts
 
 
-def format_result(r: Dict[str, Any], max_paths: int = 5) -> str:
+def format_result(r: dict[str, Any], max_paths: int = 5) -> str:
     st = r.get("status") or [None, None]
     head = f"[{r['class']}] {r['file']}  {r['request']}  (status golden {st[0]}, replay {st[1]})"
     lines = [head]
