@@ -45,6 +45,9 @@ dev-db-stop: ## stop the local development cluster started by 'make run'
 test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
 	$(PY) -m pytest $(T)
 
+golden: install ## replay the agno 3.1.10 golden captures against this service (needs ../shared and a PostgreSQL at 127.0.0.1:5432)
+	$(PY) tools/golden/replay.py --report build/golden-report.json
+
 lint: install ## static checks (ruff)
 	$(VENV)/bin/ruff check app tests tools wsgi.py gunicorn.conf.py
 
@@ -53,4 +56,4 @@ help: ## show this help
 		/^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install pg-bin run dev-db-stop test lint help
+.PHONY: install pg-bin run dev-db-stop test golden lint help

@@ -14,6 +14,8 @@ threads = int(os.environ.get("AGNO_THREADS", "1"))
 timeout = int(os.environ.get("AGNO_WORKER_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("AGNO_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# Session ids of several thousand characters are valid (contract #122); 8190 is gunicorn's ceiling.
+limit_request_line = 8190
 max_requests = int(os.environ.get("AGNO_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
