@@ -16,13 +16,13 @@ __version__ = "0.1.0"
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. `config` wins over the environment; `SETTINGS` may carry a Settings."""
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=16 * 1024 * 1024, JSON_SORT_KEYS=False)
     if config:
         app.config.update(config)
     settings = app.config.get("SETTINGS")
     if not isinstance(settings, Settings):
         settings = load_settings(app.config.get("ENV_VARS"))
         app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["INSTANTIATED_AT"] = started_now()
     app.json.sort_keys = False
     app.json.ensure_ascii = False

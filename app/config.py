@@ -44,6 +44,7 @@ class Settings:
     pool_size: int = 5
     pool_timeout: float = 10.0
     statement_timeout_ms: int = 30000
+    max_body_bytes: int = 16 * 1024 * 1024
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -124,4 +125,5 @@ def load_settings(env=None) -> Settings:
         pool_size=_int(env, "AGNO_DB_POOL_SIZE", 5, minimum=1),
         pool_timeout=float(_int(env, "AGNO_DB_POOL_TIMEOUT", 10, minimum=1)),
         statement_timeout_ms=_int(env, "AGNO_STATEMENT_TIMEOUT_MS", 30000),
+        max_body_bytes=_int(env, "AGNO_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1),
     )

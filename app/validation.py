@@ -215,6 +215,11 @@ def load_request(query_schema: Schema | None = None, body_schema: Schema | None 
     return loaded_query, loaded_body
 
 
+def _reject_constant(name: str):
+    # Python accepts NaN and Infinity; JSON (and PostgreSQL's jsonb) do not.
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
 class _Missing:
     def __repr__(self):
         return "MISSING_BODY"
@@ -246,7 +251,7 @@ def read_json_body():
             body = text
         else:
             try:
-                body = json.loads(text)
+                body = json.loads(text, parse_constant=_reject_constant)
             except json.JSONDecodeError as exc:
                 raise RequestValidationError([{"type": "json_invalid", "loc": ["body", exc.pos],
                                                "msg": "JSON decode error", "input": {},

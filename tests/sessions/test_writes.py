@@ -93,6 +93,23 @@ def test_create_bad_bodies(client, kwargs, item):
     assert resp.get_json() == {"detail": [item]}
 
 
+def test_create_nan_is_rejected_not_500(client):
+    resp = client.post("/sessions", data='{"session_state": {"x": NaN}}', content_type="application/json")
+    assert resp.status_code == 422
+    assert resp.get_json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_body_over_the_limit_is_413(conn):
+    from app import create_app
+    from tests.conftest import ConnectionRegistry, make_settings
+    settings = make_settings(max_body_bytes=100)
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    app.extensions["engines"] = ConnectionRegistry(settings, conn)
+    resp = app.test_client().post("/sessions", json={"session_state": {"x": "y" * 200}})
+    assert resp.status_code == 413
+    assert resp.get_json() == {"detail": "Request body too large"}
+
+
 def test_create_invalid_utf8(client):
     resp = client.post("/sessions", data=b'{"session_id": "\xff"}', content_type="application/json")
     assert resp.status_code == 400
