@@ -14,7 +14,6 @@ see tests/agno_seed.py for why and how.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import time
@@ -23,7 +22,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-from pytest_postgresql.janitor import DatabaseJanitor
+from tests.conftest import new_database
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -57,19 +56,6 @@ BASE_TIME = 1_795_000_000
 
 def url_string(url) -> str:
     return url.render_as_string(hide_password=False) if hasattr(url, "render_as_string") else str(url)
-
-
-@contextlib.contextmanager
-def scratch_database(server):
-    """A database of its own for a module-scoped fixture (fresh_url is function-scoped)."""
-    name = f"agno_rt_{uuid.uuid4().hex[:12]}"
-    janitor = DatabaseJanitor(user=server.username or "postgres", host=server.host, port=server.port,
-                              dbname=name, password=server.password)
-    janitor.init()
-    try:
-        yield server.set(database=name)
-    finally:
-        janitor.drop()
 
 
 def build_app(url):
@@ -172,7 +158,7 @@ def pin_times(engine, *session_ids, created=BASE_TIME, updated=BASE_TIME + 50):
 
 @pytest.fixture(scope="module")
 def seeded(pg_server):
-    with scratch_database(pg_server) as url:
+    with new_database(pg_server, f"agno_rt_{uuid.uuid4().hex[:12]}") as url:
         db = agno_db(url_string(url))
         engine = create_engine(url)
         app = build_app(url)
