@@ -9,16 +9,6 @@
   result (dump, validate against the declared `response_model`, dump as JSON, dropping top-level
   nulls only where the route declares `response_model_exclude_none=True`).
 
-Two optional packages agno needs are not installed in this project's environment:
-
-* FastAPI/Starlette: `agno.os` imports them at module level, for routing, auth and middleware
-  plumbing the session routes do not exercise here. When they are missing,
-  `load_agentos_session_routes()` registers inert stand-in modules for them (for the rest of the
-  process), so the oracle still runs agno's real route logic, schemas and storage code. With the
-  real FastAPI installed the same code path works (route defaults are read from its markers).
-* greenlet: `agno.db.postgres` imports SQLAlchemy's asyncio extension, which refuses to import
-  without it; a placeholder module stands in (the sync `PostgresDb` never uses it).
-
 Nothing here is copied from agno; it only calls agno's objects and functions.
 """
 
@@ -26,13 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import inspect
 import json
 import os
-import sys
 import types
 import uuid
 from dataclasses import dataclass, field
@@ -41,29 +27,6 @@ from typing import Any
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
 
-class _InertModule(types.ModuleType):
-    """A module whose unknown attributes are placeholder classes."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        placeholder = type(name, (), {"__init__": lambda self, *a, **k: None})
-        setattr(self, name, placeholder)
-        return placeholder
-
-
-def _allow_sync_postgres_without_greenlet():
-    """`agno.db.postgres` imports SQLAlchemy's asyncio extension, which refuses to load without
-    `greenlet`. The sync `PostgresDb` never touches it, so a placeholder module is enough."""
-    if importlib.util.find_spec("greenlet") is not None:
-        return
-    try:
-        import sqlalchemy.ext.asyncio  # noqa: F401
-    except ImportError:
-        sys.modules["sqlalchemy.ext.asyncio"] = _InertModule("sqlalchemy.ext.asyncio")
-
-
-_allow_sync_postgres_without_greenlet()
 
 from agno.agent import Agent  # noqa: E402
 from agno.db.base import SessionType  # noqa: E402
@@ -242,14 +205,6 @@ def seed_sessions(db: PostgresDb) -> dict:
 # agno's AgentOS session routes, without an HTTP server
 
 
-class _HTTPException(Exception):
-    def __init__(self, status_code, detail=None, headers=None):
-        super().__init__(status_code, detail)
-        self.status_code = status_code
-        self.detail = detail
-        self.headers = headers
-
-
 class _RecordingRouter:
     """Collects the route functions (and their decorator options) that agno attaches."""
 
@@ -270,49 +225,8 @@ class _RecordingRouter:
         raise AttributeError(name)
 
 
-def _param(default=None, *args, **kwargs):
-    return default
-
-
-async def _in_thread(fn, *args, **kwargs):
-    return fn(*args, **kwargs)
-
-
-class _InertFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    roots = ("fastapi", "starlette")
-
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in self.roots:
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = _InertModule(spec.name)
-        module.__path__ = []
-        return module
-
-    def exec_module(self, module):
-        overrides = {
-            "fastapi": {"HTTPException": _HTTPException, "APIRouter": _RecordingRouter, "Query": _param,
-                        "Body": _param, "Path": _param, "Depends": _param, "Header": _param},
-            "fastapi.routing": {"APIRouter": _RecordingRouter},
-            "starlette.exceptions": {"HTTPException": _HTTPException},
-            "starlette.concurrency": {"run_in_threadpool": _in_thread},
-        }
-        module.__dict__.update(overrides.get(module.__name__, {}))
-
-
 def load_agentos_session_routes():
     """agno's session router module and the HTTPException class its routes raise."""
-    if importlib.util.find_spec("fastapi") is None or isinstance(sys.modules.get("fastapi"), _InertModule):
-        if not any(isinstance(f, _InertFinder) for f in sys.meta_path):
-            sys.meta_path.insert(0, _InertFinder())
-        if "agno.os" not in sys.modules:
-            # Skip agno/os/__init__.py (it builds the whole AgentOS app); submodules load normally.
-            import agno
-            package = types.ModuleType("agno.os")
-            package.__path__ = [os.path.join(os.path.dirname(agno.__file__), "os")]
-            sys.modules["agno.os"] = package
     from agno.os.routers.session import session as session_routes
     from fastapi import HTTPException
     return session_routes, HTTPException
