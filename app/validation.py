@@ -14,7 +14,6 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from .errors import BadRequest, RequestValidationError
 
-INT64_MAX = 2**63 - 1
 NUL = "\x00"
 
 
@@ -96,18 +95,38 @@ class QueryString(fields.Field):
 
 
 class BodyString(fields.Field):
-    """`str` (or `str | None` with allow_none) in a JSON body."""
+    """`str` (or `str | None` with allow_none) in a JSON body; NUL is refused unless `nul_ok`."""
+
+    def __init__(self, *, nul_ok: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.nul_ok = nul_ok
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             fail("string_type", "Input should be a valid string")
+        if not self.nul_ok:
+            check_no_nul(value)
         return value
 
 
+def has_nul(value) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(NUL in k or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class BodyDict(fields.Field):
+    """A JSON object. PostgreSQL's jsonb cannot hold U+0000 anywhere in it (AgentOS: 500, §5.6)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             fail("dict_type", "Input should be a valid dictionary")
+        if has_nul(value):
+            fail("json_no_nul", "JSON text should not contain NUL (\\u0000) characters")
         return value
 
 

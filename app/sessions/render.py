@@ -98,10 +98,6 @@ def stringify(value) -> str:
     return str(value)
 
 
-def _truthy(value) -> bool:
-    return bool(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Session type, session data, metadata
 
@@ -188,7 +184,7 @@ def derive_name(session_data, runs: list[dict], schema_type: str, workflow_data=
 def first_user_content(messages):
     if isinstance(messages, list):
         for message in messages:
-            if isinstance(message, dict) and message.get("role") == "user" and _truthy(message.get("content")):
+            if isinstance(message, dict) and message.get("role") == "user" and message.get("content"):
                 return message["content"]
     return None
 
@@ -436,9 +432,7 @@ def run_input(run: dict) -> str:
     if isinstance(value, dict) and value.get("input_content") is not None:
         return stringify(value["input_content"])
     found = _last_user_content(run.get("messages"))
-    if found is not None:
-        return stringify(found) if found is not None else ""
-    return ""
+    return stringify(found) if found is not None else ""
 
 
 def workflow_run_input(run: dict) -> str:

@@ -83,12 +83,6 @@ def create_session():
     """Create a session; 409 if the id exists, whoever owns it."""
     q, body = load_request(_create_query, _create_body)
     body = body or {}
-    for key in ("session_id", "user_id", "session_name", "agent_id", "team_id", "workflow_id"):
-        if isinstance(body.get(key), str) and NUL in body[key]:
-            raise RequestValidationError([{"type": "string_no_nul", "loc": ["body", key],
-                                           "msg": "String should not contain NUL (\\u0000) characters",
-                                           "input": body[key]}])
-    _check_json_nul(body, ("session_state", "metadata"))
     stype = q["type"]
     db = resolve_database(q["db_id"], None)
     with db.transaction() as conn:
@@ -104,26 +98,6 @@ def create_session():
     return json_response(detail, 201)
 
 
-def _check_json_nul(body: dict, keys):
-    """PostgreSQL's jsonb cannot hold U+0000 anywhere; AgentOS leaks a 500 here (contract §5.6)."""
-    for key in keys:
-        value = body.get(key)
-        if value is not None and _has_nul(value):
-            raise RequestValidationError([{"type": "json_no_nul", "loc": ["body", key],
-                                           "msg": "JSON text should not contain NUL (\\u0000) characters",
-                                           "input": value}])
-
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(NUL in k or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 # ---------------------------------------------------------------------------------------------
 # DELETE /sessions (bulk)
 
@@ -134,8 +108,6 @@ def delete_sessions():
     q, body = load_request(_delete_query, _bulk_body, body_required=True)
     if len(body["session_ids"]) != len(body["session_types"]):
         raise BadRequest("Session IDs and session types must have the same length")
-    for sid in body["session_ids"]:
-        _path_id(sid, "session_ids")
     db = resolve_database(q["db_id"], q["table"])
     if q["delete_media"]:
         raise ServiceUnavailable(MEDIA_NOT_CONFIGURED)
@@ -185,11 +157,6 @@ def update_session(session_id):
     _path_id(session_id)
     if body.get("summary") is not None:
         body["summary"] = _parse_summary(body["summary"])
-    if isinstance(body.get("session_name"), str) and NUL in body["session_name"]:
-        raise RequestValidationError([{"type": "string_no_nul", "loc": ["body", "session_name"],
-                                       "msg": "String should not contain NUL (\\u0000) characters",
-                                       "input": body["session_name"]}])
-    _check_json_nul(body, ("session_state", "metadata", "summary"))
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
         layout, row = _load(db, conn, session_id, q["user_id"], for_update=True)
@@ -269,10 +236,7 @@ def _session_runs_view(session_id):
         runs = store.session_runs(conn, layout, row, created_after=q["created_after"],
                                   created_before=q["created_before"], statuses=statuses)
     effective = q["type"] or render.detect_type(row)
-    schemas = render.runs_for_session(row, runs, effective)
-    if statuses is not None:
-        schemas = [s for s in schemas if isinstance(s.get("status"), str) and s["status"].upper() in statuses]
-    return schemas
+    return render.runs_for_session(row, runs, effective)
 
 
 @bp.get("/<session_id>/runs")

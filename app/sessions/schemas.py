@@ -80,7 +80,8 @@ class DeleteQuerySchema(BaseSchema):
 
 
 class RenameBodySchema(BaseSchema):
-    session_name = BodyString(required=True, error_messages={
+    # Rename strips NUL from the name, as AgentOS does (contract §2.8, #252).
+    session_name = BodyString(nul_ok=True, required=True, error_messages={
         **REQUIRED, "null": [_null_is("string_type", "Input should be a valid string")]})
 
 

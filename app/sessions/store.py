@@ -236,8 +236,10 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
         if not has_blob:
             return _python_time_filter(table_runs, created_after, created_before)
     runs = merge_legacy(table_runs, blob)
-    return [r for r in _python_time_filter(runs, created_after, created_before, strict=True)
-            if statuses is None or str(r.get("status") or "").upper() in statuses and r.get("status") is not None]
+    runs = _python_time_filter(runs, created_after, created_before, strict=True)
+    if statuses is not None:
+        runs = [r for r in runs if isinstance(r.get("status"), str) and r["status"].upper() in statuses]
+    return runs
 
 
 def _run_filters(rt, created_after, created_before, statuses):

@@ -270,3 +270,15 @@ def test_bulk_delete_error_items(client):
                        "ctx": {"expected": "'agent', 'team' or 'workflow'"}}]
     assert client.delete("/sessions").get_json() == {"detail": [{"type": "missing", "loc": ["body"],
                                                                  "msg": "Field required", "input": None}]}
+
+
+def test_nul_is_refused_by_every_body_field(client, conn, agent_session):
+    before = row(conn, "p1")
+    resp = client.patch("/sessions/p1", json={"summary": {"summary": "a\x00b"}, "metadata": {"k": ["\x00"]}})
+    assert resp.status_code == 422
+    assert [e["type"] for e in resp.get_json()["detail"]] == ["json_no_nul", "json_no_nul"]
+    assert row(conn, "p1") == before
+    resp = client.delete("/sessions", json={"session_ids": ["p1", "x\x00"], "session_types": ["agent", "agent"]})
+    assert resp.status_code == 422
+    assert resp.get_json()["detail"][0]["loc"] == ["body", "session_ids", 1]
+    assert row(conn, "p1") is not None
