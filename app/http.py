@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 from .errors import Unauthorized, error_response
 
@@ -30,21 +30,23 @@ def _allowed_origin(origin: str | None) -> bool:
 
 
 def _preflight() -> Response:
+    """Starlette's CORS preflight as AgentOS configures it (contract §1.7)."""
+    g.cors_preflight = True
     origin = request.headers.get("Origin")
-    vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, " \
-           "Access-Control-Request-Private-Network"
-    if not _allowed_origin(origin):
-        resp = Response("Disallowed CORS origin", status=400, mimetype="text/plain")
-        resp.headers["Vary"] = vary
-        return resp
-    resp = Response("OK", status=200, mimetype="text/plain")
-    resp.headers.update({
-        "Access-Control-Allow-Origin": origin,
+    headers = {
         "Access-Control-Allow-Credentials": "true",
         "Access-Control-Allow-Methods": CORS_METHODS,
         "Access-Control-Max-Age": "600",
-        "Vary": vary,
-    })
+        "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+                "Access-Control-Request-Private-Network",
+    }
+    if not _allowed_origin(origin):
+        resp = Response("Disallowed CORS origin", status=400, mimetype="text/plain")
+        resp.headers.update(headers)
+        return resp
+    resp = Response("OK", status=200, mimetype="text/plain")
+    resp.headers.update(headers)
+    resp.headers["Access-Control-Allow-Origin"] = origin
     requested = request.headers.get("Access-Control-Request-Headers")
     if requested:
         resp.headers["Access-Control-Allow-Headers"] = requested
@@ -83,11 +85,18 @@ def before_request():
 
 
 def after_request(resp: Response) -> Response:
+    """CORS headers of a simple request: credentials and exposed headers whenever an Origin is
+    sent, the origin itself only when it is allowed; AgentOS's 401 to an allowed origin also
+    allows every method and header."""
     origin = request.headers.get("Origin")
-    if request.method != "OPTIONS" and _allowed_origin(origin):
-        resp.headers["Access-Control-Allow-Origin"] = origin
+    if origin and not g.get("cors_preflight"):
         resp.headers["Access-Control-Allow-Credentials"] = "true"
         resp.headers["Access-Control-Expose-Headers"] = "*"
+        if _allowed_origin(origin):
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            if resp.status_code == 401:
+                resp.headers["Access-Control-Allow-Methods"] = "*"
+                resp.headers["Access-Control-Allow-Headers"] = "*"
     if "Vary" not in resp.headers:
         resp.headers["Vary"] = "Origin"
     return resp

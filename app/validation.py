@@ -95,39 +95,55 @@ class QueryString(fields.Field):
 
 
 class BodyString(fields.Field):
-    """`str` (or `str | None` with allow_none) in a JSON body; NUL is refused unless `nul_ok`."""
+    """`str` (or `str | None` with allow_none) in a JSON body.
 
-    def __init__(self, *, nul_ok: bool = False, **kwargs):
+    NUL is refused (a column value: AgentOS answers 500), or removed with `strip_nul` (a string
+    that agno stores inside JSON, where it removes NUL itself before writing).
+    """
+
+    def __init__(self, *, strip_nul: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.nul_ok = nul_ok
+        self.strip_nul = strip_nul
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             fail("string_type", "Input should be a valid string")
-        if not self.nul_ok:
-            check_no_nul(value)
+        if self.strip_nul:
+            return value.replace(NUL, "")
+        check_no_nul(value)
         return value
 
 
-def has_nul(value) -> bool:
-    if isinstance(value, str):
-        return NUL in value
+def key_has_nul(value) -> bool:
     if isinstance(value, dict):
-        return any(NUL in k or has_nul(v) for k, v in value.items())
+        return any(NUL in k or key_has_nul(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(has_nul(v) for v in value)
+        return any(key_has_nul(v) for v in value)
     return False
 
 
+def strip_nul(value):
+    """`value` with NUL removed from every string value (not from keys), as agno writes JSON."""
+    if isinstance(value, str):
+        return value.replace(NUL, "") if NUL in value else value
+    if isinstance(value, dict):
+        return {k: strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_nul(v) for v in value]
+    return value
+
+
 class BodyDict(fields.Field):
-    """A JSON object. PostgreSQL's jsonb cannot hold U+0000 anywhere in it (AgentOS: 500, §5.6)."""
+    """A JSON object stored as jsonb: NUL is removed from string values as agno does before it
+    writes; PostgreSQL's jsonb cannot hold it in a key either (AgentOS: 500, §5.6), so such a
+    key is refused."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             fail("dict_type", "Input should be a valid dictionary")
-        if has_nul(value):
-            fail("json_no_nul", "JSON text should not contain NUL (\\u0000) characters")
-        return value
+        if key_has_nul(value):
+            fail("json_no_nul", "JSON object keys should not contain NUL (\\u0000) characters")
+        return strip_nul(value)
 
 
 class BodyList(fields.Field):
@@ -252,7 +268,8 @@ def read_json_body():
     """The request body as FastAPI 0.165 sees it (contract §1.3).
 
     Empty body → MISSING_BODY. A non-JSON content type → the raw text (it then fails model
-    validation). Invalid UTF-8 → 400; invalid JSON → 422 `json_invalid` before anything else.
+    validation). Invalid UTF-8 or nesting too deep to decode → 400; invalid JSON → 422 `json_invalid` before
+    anything else.
     """
     cached = request.environ.get("agno.body")
     if cached is not None:
@@ -275,9 +292,7 @@ def read_json_body():
                 raise RequestValidationError([{"type": "json_invalid", "loc": ["body", exc.pos],
                                                "msg": "JSON decode error", "input": {},
                                                "ctx": {"error": exc.msg}}]) from None
-            except RecursionError:
-                raise RequestValidationError([{"type": "json_invalid", "loc": ["body", 0],
-                                               "msg": "JSON decode error", "input": {},
-                                               "ctx": {"error": "JSON nested too deeply"}}]) from None
+            except RecursionError:  # FastAPI turns any other decode failure into this 400
+                raise BadRequest("There was an error parsing the body") from None
     request.environ["agno.body"] = body
     return body

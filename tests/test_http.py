@@ -105,7 +105,27 @@ def test_cors(client):
     simple = client.get("/sessions", headers={"Origin": "http://localhost:3000"})
     assert simple.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert simple.headers["Access-Control-Expose-Headers"] == "*"
-    assert "Access-Control-Allow-Origin" not in client.get("/sessions", headers={"Origin": "https://evil.example"}).headers
+    evil = client.get("/sessions", headers={"Origin": "https://evil.example"}).headers
+    # Starlette's simple-request headers go out with any Origin; the origin only when allowed
+    assert "Access-Control-Allow-Origin" not in evil
+    assert evil["Access-Control-Allow-Credentials"] == "true" and evil["Access-Control-Expose-Headers"] == "*"
+    assert "Access-Control-Allow-Credentials" not in client.get("/sessions").headers
+    # a refused preflight still carries the static preflight headers, not the origin
+    assert bad.headers["Access-Control-Allow-Methods"].startswith("DELETE, GET")
+    assert "Access-Control-Allow-Origin" not in bad.headers
+    assert bad.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_cors_on_auth_failures(secured):
+    client = secured
+    allowed = client.get("/sessions", headers={"Origin": "https://os.agno.com"})
+    assert allowed.status_code == 401
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://os.agno.com"
+    assert allowed.headers["Access-Control-Allow-Methods"] == "*" and allowed.headers["Access-Control-Allow-Headers"] == "*"
+    evil = client.get("/sessions", headers={"Origin": "https://evil.example", "Authorization": "Bearer x"})
+    assert evil.status_code == 401 and "Access-Control-Allow-Methods" not in evil.headers
+    ok = client.get("/sessions", headers={"Origin": "https://os.agno.com", "Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and "Access-Control-Allow-Methods" not in ok.headers
 
 
 def test_extra_cors_origin(conn):

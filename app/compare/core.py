@@ -104,9 +104,16 @@ class Response:
 
 
 class Client:
-    """Keep-alive HTTP/1.1 connection to one base URL (``http://host:port[/prefix]``)."""
+    """Keep-alive HTTP/1.1 connection to one base URL (``http://host:port[/prefix]``).
 
-    def __init__(self, base_url: str, timeout: float = 30.0, headers: Iterable[tuple[str, str]] = ()):
+    A connection is not reused after a 5xx answer or after ``idle_reconnect`` seconds without
+    use (servers drop idle keep-alive connections, and uvicorn drops one after an unhandled
+    error without saying so), because a write sent on a connection the server has just closed
+    could not be retried safely. A read that meets a closed kept-alive connection is retried once.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0, headers: Iterable[tuple[str, str]] = (),
+                 idle_reconnect: float = 1.0):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -117,13 +124,18 @@ class Client:
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         self.headers = tuple(headers)
+        self.idle_reconnect = idle_reconnect
         self._conn: http.client.HTTPConnection | None = None
+        self._last_used = 0.0
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        if self._conn is not None and time.monotonic() - self._last_used > self.idle_reconnect:
+            self.close()
         if self._conn is None:
             cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
             self._conn = cls(self.host, self.port, timeout=self.timeout)
-        return self._conn
+            return self._conn, True
+        return self._conn, False
 
     def close(self) -> None:
         if self._conn is not None:
@@ -134,17 +146,17 @@ class Client:
         headers = dict(self.headers)
         headers.update(dict(req.headers))
         start = time.perf_counter()
-        for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile is retried once
-            conn = self._connection()
+        for attempt in (1, 2):
+            conn, fresh = self._connection()
             try:
                 conn.request(req.method, self.prefix + req.target, body=req.body, headers=headers)
                 raw = conn.getresponse()
                 body = raw.read()
             except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as exc:
                 self.close()
-                if attempt == 2 or req.is_write:
-                    return Response(0, {}, b"", time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
-                continue
+                if attempt == 1 and not fresh and not req.is_write:
+                    continue
+                return Response(0, {}, b"", time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 return Response(0, {}, b"", time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
@@ -152,7 +164,8 @@ class Client:
             for name, value in raw.getheaders():
                 key = name.lower()
                 merged[key] = f"{merged[key]}, {value}" if key in merged else value
-            if raw.getheader("connection", "").lower() == "close":
+            self._last_used = time.monotonic()
+            if raw.status >= 500 or raw.getheader("connection", "").lower() == "close":
                 self.close()
             return Response(raw.status, merged, body, time.perf_counter() - start)
         raise AssertionError("unreachable")

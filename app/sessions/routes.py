@@ -275,7 +275,7 @@ def rename_session(session_id):
     """Set the stored session name (a JSON-null session_data becomes an object)."""
     q, body = load_request(_session_query, _rename_body, body_required=True, embed_field="session_name")
     _path_id(session_id)
-    name = body["session_name"].replace(NUL, "")
+    name = body["session_name"]
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
         layout = db.layout(conn)

@@ -45,7 +45,7 @@ class SessionCreateQuerySchema(BaseSchema):
 
 class SessionCreateBodySchema(BaseSchema):
     session_id = BodyString(load_default=None, allow_none=True)
-    session_name = BodyString(load_default=None, allow_none=True)
+    session_name = BodyString(strip_nul=True, load_default=None, allow_none=True)
     session_state = BodyDict(load_default=None, allow_none=True)
     metadata = BodyDict(load_default=None, allow_none=True)
     user_id = BodyString(load_default=None, allow_none=True)
@@ -81,19 +81,20 @@ class DeleteQuerySchema(BaseSchema):
 
 class RenameBodySchema(BaseSchema):
     # Rename strips NUL from the name, as AgentOS does (contract §2.8, #252).
-    session_name = BodyString(nul_ok=True, required=True, error_messages={
+    session_name = BodyString(strip_nul=True, required=True, error_messages={
         **REQUIRED, "null": [_null_is("string_type", "Input should be a valid string")]})
 
 
 class SummarySchema(BaseSchema):
-    summary = BodyString(required=True, error_messages={
-        **REQUIRED, "null": [_null_is("string_type", "Input should be a valid string")]})
-    topics = BodyList(BodyString(), load_default=None, allow_none=True)
+    # agno builds its SessionSummary without checking types: `summary` and `topics` are stored
+    # as given; only `updated_at` is parsed (a non-string one is its 500, our 422).
+    summary = fields.Raw(required=True, allow_none=True, error_messages=REQUIRED)
+    topics = fields.Raw(load_default=None, allow_none=True)
     updated_at = BodyString(load_default=None, allow_none=True)
 
 
 class SessionUpdateBodySchema(BaseSchema):
-    session_name = BodyString(load_default=None, allow_none=True)
+    session_name = BodyString(strip_nul=True, load_default=None, allow_none=True)
     session_state = BodyDict(load_default=None, allow_none=True)
     metadata = BodyDict(load_default=None, allow_none=True)
     summary = BodyDict(load_default=None, allow_none=True)

@@ -298,8 +298,12 @@ RESERVED_METADATA_KEYS = ("agno_component_version", "agno_dispatch_chain", "agno
 
 
 def sanitise_metadata(metadata):
-    if metadata is None:
-        return None
+    """Reserved keys removed; metadata that held only reserved keys becomes null (§2.3 step 2).
+
+    Metadata without reserved keys is kept as given, an empty object included.
+    """
+    if metadata is None or not any(k in metadata for k in RESERVED_METADATA_KEYS):
+        return metadata
     cleaned = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA_KEYS}
     return cleaned or None
 

@@ -272,13 +272,46 @@ def test_bulk_delete_error_items(client):
                                                                  "msg": "Field required", "input": None}]}
 
 
-def test_nul_is_refused_by_every_body_field(client, conn, agent_session):
+def test_nul_in_json_keys_is_refused_and_in_values_removed(client, conn, agent_session):
+    # AgentOS removes NUL from string values before it writes JSON, and fails (500) on a key with
+    # NUL, which jsonb cannot hold (observed live by make contract-test).
     before = row(conn, "p1")
-    resp = client.patch("/sessions/p1", json={"summary": {"summary": "a\x00b"}, "metadata": {"k": ["\x00"]}})
+    resp = client.patch("/sessions/p1", json={"summary": {"summary\x00": "a"}, "metadata": {"k\x00": 1}})
     assert resp.status_code == 422
-    assert [e["type"] for e in resp.get_json()["detail"]] == ["json_no_nul", "json_no_nul"]
+    assert [(e["type"], e["loc"]) for e in resp.get_json()["detail"]] == [
+        ("json_no_nul", ["body", "metadata"]), ("json_no_nul", ["body", "summary"])]
     assert row(conn, "p1") == before
+    resp = client.patch("/sessions/p1", json={"summary": {"summary": "a\x00b"}, "metadata": {"k": ["\x00", "x\x00y"]},
+                                              "session_name": "n\x00m", "session_state": {"s": {"t": "\x00"}}})
+    assert resp.status_code == 200, resp.get_json()
+    stored = row(conn, "p1")
+    assert stored["summary"] == {"summary": "ab"} and stored["metadata"] == {"k": ["", "xy"]}
+    assert stored["session_data"]["session_name"] == "nm" and stored["session_data"]["session_state"] == {"s": {"t": ""}}
     resp = client.delete("/sessions", json={"session_ids": ["p1", "x\x00"], "session_types": ["agent", "agent"]})
     assert resp.status_code == 422
     assert resp.get_json()["detail"][0]["loc"] == ["body", "session_ids", 1]
     assert row(conn, "p1") is not None
+
+
+def test_body_nested_too_deeply_to_decode_is_400(client, conn, agent_session):
+    # FastAPI answers any body-decoding failure other than a JSON syntax error with this 400
+    deep = "[" * 100_000 + "]" * 100_000
+    for method, path in (("post", "/sessions"), ("patch", "/sessions/p1")):
+        resp = getattr(client, method)(path, data=deep, content_type="application/json")
+        assert resp.status_code == 400
+        assert resp.get_json() == {"detail": "There was an error parsing the body"}
+
+
+def test_empty_metadata_is_kept_and_summary_values_are_stored_as_given(client, conn, agent_session):
+    # agno strips reserved keys and nulls metadata only when that left it empty; it builds the
+    # summary without type checks (observed live by make contract-test)
+    resp = client.post("/sessions", json={"session_id": "m0", "metadata": {}})
+    assert resp.status_code == 201 and resp.get_json()["metadata"] == {}
+    assert row(conn, "m0")["metadata"] == {}
+    resp = client.patch("/sessions/p1", json={"metadata": {}, "summary": {"summary": 1, "topics": "t"}})
+    assert resp.status_code == 200
+    assert resp.get_json()["metadata"] == {} and resp.get_json()["session_summary"] == {"summary": 1, "topics": "t"}
+    stored = row(conn, "p1")
+    assert stored["metadata"] == {} and stored["summary"] == {"summary": 1, "topics": "t"}
+    resp = client.patch("/sessions/p1", json={"summary": {"summary": "s", "updated_at": 5}})
+    assert resp.status_code == 422 and resp.get_json()["detail"][0]["loc"] == ["body", "summary", "updated_at"]
