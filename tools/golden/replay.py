@@ -65,15 +65,11 @@ import math
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -81,8 +77,10 @@ from urllib.parse import quote
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 
 import compare  # noqa: E402
+from servers import Server, free_port, tail  # noqa: E402
 
 ROLES = ("main", "second", "legacy")
 PLAN_DB_NAMES = {"a3_main": "main", "a3_second": "second", "a3_legacy": "legacy"}  # as named in capture_plan.py
@@ -192,69 +190,6 @@ class Pg:
 def agno_db_id(sqlalchemy_url: str, schema: str = "ai") -> str:
     """agno's PostgresDb id when no id= is given (contract section 1.8)."""
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{sqlalchemy_url}#{schema}"))
-
-
-# ----------------------------------------------------------------------------------------------
-# servers
-# ----------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, role: str, cmd: list[str], env: dict[str, str], cwd: str, port: int, logfile: str):
-        self.role, self.cmd, self.env, self.cwd, self.port, self.logfile = role, cmd, env, cwd, port, logfile
-        self.proc: subprocess.Popen | None = None
-        self.base = f"http://127.0.0.1:{port}"
-
-    def start(self, timeout: float) -> None:
-        fh = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        fh.close()
-        deadline = time.time() + timeout
-        last = ""
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server '{self.role}' exited with {self.proc.returncode}; log {self.logfile}:\n"
-                                   + tail(self.logfile))
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-                    last = f"status {r.status}"
-            except urllib.error.HTTPError as e:
-                last = f"status {e.code}"
-            except OSError as e:
-                last = str(e)
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"server '{self.role}' not healthy after {timeout:.0f}s ({last}); log {self.logfile}:\n"
-                           + tail(self.logfile))
-
-    def stop(self) -> None:
-        p, self.proc = self.proc, None
-        if p is None or p.poll() is not None:
-            return
-        p.terminate()
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)  # the group we created with start_new_session
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-
-
-def tail(path: str, n: int = 25) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return "".join(fh.readlines()[-n:])
-    except OSError:
-        return ""
 
 
 # ----------------------------------------------------------------------------------------------
