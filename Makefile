@@ -14,10 +14,10 @@ $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
 	@$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: apt-get install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[test,contract,dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv and install the pinned dependencies (service, test and dev)
+install: $(STAMP) ## create the virtualenv and install the pinned dependencies (service, test, contract, dev)
 
 pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt when root)
 	@if $(PY) tools/pgcluster.py check >/dev/null 2>&1; then exit 0; fi; \
@@ -45,6 +45,9 @@ dev-db-stop: ## stop the local development cluster started by 'make run'
 test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
 	$(PY) -m pytest $(T)
 
+contract-test: install pg-bin ## live parity with a real agno 3.1.10 AgentOS on a throwaway cluster (report: build/contract-report.json)
+	$(PY) tools/contract/run.py $(CONTRACT_ARGS)
+
 golden: install ## replay the agno 3.1.10 golden captures against this service (needs ../shared and a PostgreSQL at 127.0.0.1:5432)
 	$(PY) tools/golden/replay.py --report build/golden-report.json
 
@@ -56,4 +59,4 @@ help: ## show this help
 		/^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install pg-bin run dev-db-stop test golden lint help
+.PHONY: install pg-bin run dev-db-stop test contract-test golden lint help

@@ -31,6 +31,13 @@ def _header(value: str) -> tuple[str, str]:
     return name.strip(), val.strip()
 
 
+def _pair(value: str) -> tuple[str, str]:
+    cand, sep, prim = value.partition("=")
+    if not sep or not cand or not prim:
+        raise ValueError(f"--map-id expects CANDIDATE_ID=PRIMARY_ID, got {value!r}")
+    return cand, prim
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agno-session-service", description="agno-session-service tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--limit", type=int, default=None, help="stop after this many requests")
     cmp.add_argument("--ignore-key", action="append", default=[], metavar="KEY",
                      help="a JSON key whose values are not compared (repeatable)")
+    cmp.add_argument("--map-id", action="append", default=[], metavar="CANDIDATE_ID=PRIMARY_ID",
+                     help="a session known by another id on the candidate (repeatable); ids generated "
+                          "by replayed creates are mapped automatically")
     cmp.add_argument("--time-tolerance", type=float, default=0.0, metavar="SECONDS",
                      help="timestamps written during the run may differ by this much (default 0)")
     cmp.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)")
@@ -70,8 +80,13 @@ def compare_command(args: argparse.Namespace) -> int:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
     source = read_requests(args.requests) if args.requests else read_access_log(args.access_log)
+    try:
+        id_map = dict(_pair(item) for item in args.map_id)
+    except ValueError as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 2
     rules = Rules(volatile_keys=VOLATILE_KEYS | frozenset(args.ignore_key), time_tolerance=args.time_tolerance,
-                  time_window=(started_wall - args.time_tolerance, float("inf")))
+                  time_window=(started_wall - args.time_tolerance, float("inf")), substitutions=id_map)
     summary_skipped: Counter = Counter()
     try:
         requests = select(source, path_prefix=args.path_prefix, allow_writes=args.allow_writes, unique=args.unique,

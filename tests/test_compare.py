@@ -269,3 +269,47 @@ def test_client_reconnects_after_the_server_closes(servers):
         assert client._conn is None
     finally:
         client.close()
+
+
+class IdServer:
+    """Creates sessions under ids of its own; lists and reads them back."""
+
+    def __init__(self):
+        self.ids: list[str] = []
+        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def wsgi(self, environ, start_response):
+        import uuid
+
+        req = WRequest(environ)
+        if req.method == "POST":
+            self.ids.append(str(uuid.uuid4()))
+            body, status = {"session_id": self.ids[-1], "agent_session_id": self.ids[-1]}, 201
+        elif req.path == "/sessions":
+            body, status = {"data": [{"session_id": i} for i in self.ids]}, 200
+        elif req.path.rsplit("/", 1)[-1] in self.ids:
+            body, status = {"session_id": req.path.rsplit("/", 1)[-1]}, 200
+        else:
+            body, status = {"detail": "Session not found"}, 404
+        return WResponse(json.dumps(body), status=status, content_type="application/json")(environ, start_response)
+
+
+def test_ids_generated_by_replayed_creates_are_mapped(tmp_path, capsys):
+    a, b = IdServer(), IdServer()
+    try:
+        f = tmp_path / "w.txt"
+        f.write_text('{"method": "POST", "path": "/sessions", "json": {}}\nGET /sessions\n')
+        assert cli_main(["compare", "--primary", a.url, "--candidate", b.url, "--requests", str(f),
+                         "--allow-writes", "-q"]) == 0
+        # a session each side knows by its own id: mapped by --map-id, also in the request path
+        g = tmp_path / "r.txt"
+        g.write_text(f"GET /sessions/{a.ids[0]}\nGET /sessions\n")
+        assert cli_main(["compare", "--primary", a.url, "--candidate", b.url, "--requests", str(g), "-q"]) == 1
+        assert cli_main(["compare", "--primary", a.url, "--candidate", b.url, "--requests", str(g), "-q",
+                         "--map-id", f"{b.ids[0]}={a.ids[0]}"]) == 0
+        assert "2 identical, 0 different" in capsys.readouterr().out.splitlines()[-1]
+    finally:
+        a.server.shutdown()
+        b.server.shutdown()

@@ -6,8 +6,9 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
+from urllib.parse import quote
 
 from .core import Client, Difference, Request, Response, Rules, compare_responses
 
@@ -78,16 +79,46 @@ def select(requests: Iterable[Request], *, path_prefix: str = "/sessions", allow
 
 def replay(requests: Iterable[Request], primary: Client, candidate: Client, rules: Rules,
            progress: IO[str] | None = None, max_diffs: int = 5) -> Summary:
+    """Send each request to both servers and compare the answers.
+
+    ``rules.substitutions`` maps candidate ids to primary ids; the candidate's requests get the
+    candidate's ids. A create that each server answers with an id of its own (no ``session_id``
+    in the body) adds its pair to the map, so later requests and answers about that session
+    compare too.
+    """
     summary = Summary()
     for req in requests:
         a = primary.send(req)
-        b = candidate.send(req)
+        b = candidate.send(_for_candidate(req, rules.substitutions))
+        learn_generated_id(req, a, b, rules)
         outcome = Outcome(req, a, b, compare_responses(a, b, rules))
         summary.outcomes.append(outcome)
         if progress is not None and outcome.kind != "identical":
             progress.write(format_outcome(outcome, max_diffs) + "\n")
             progress.flush()
     return summary
+
+
+def _for_candidate(req: Request, subs: dict[str, str]) -> Request:
+    if not subs:
+        return req
+    target, body = req.target, req.body
+    for cand_id, prim_id in subs.items():
+        target = target.replace(quote(prim_id, safe=""), quote(cand_id, safe="")).replace(prim_id, cand_id)
+        if body is not None:
+            body = body.replace(prim_id.encode(), cand_id.encode())
+    return replace(req, target=target, body=body)
+
+
+def learn_generated_id(req: Request, a: Response, b: Response, rules: Rules) -> None:
+    if req.method != "POST" or a.status != 201 or b.status != 201:
+        return
+    try:
+        id_a, id_b = json.loads(a.body).get("session_id"), json.loads(b.body).get("session_id")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(id_a, str) and isinstance(id_b, str) and id_a and id_b and id_a != id_b:
+        rules.substitutions[id_b] = id_a
 
 
 def format_outcome(o: Outcome, max_diffs: int = 5) -> str:

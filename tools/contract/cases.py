@@ -393,4 +393,9 @@ def build_divergent(manifest_data: dict) -> list[Step]:
     b.add("PATCH", wp, body={"summary": {"summary": "kept", "topics": []}}, known=frozenset({15}), taints={wf: 15})
     b.get(wp)
     b.get("/sessions", {"type": "workflow"})
+    # a body over the configured limit (16 MiB by default): AgentOS has none (line 21); last,
+    # because the session then exists on one side only
+    huge = {"session_id": "ct-huge", "metadata": {"blob": "x" * (17 * 1024 * 1024)}}
+    b.add("POST", "/sessions", {"type": "agent"}, body=huge, known=frozenset({21}), taints={"ct-huge": 21})
+    b.get("/sessions/ct-huge", known=frozenset({21}))
     return steps
