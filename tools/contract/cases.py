@@ -393,6 +393,23 @@ def build_divergent(manifest_data: dict) -> list[Step]:
     b.add("PATCH", wp, body={"summary": {"summary": "kept", "topics": []}}, known=frozenset({15}), taints={wf: 15})
     b.get(wp)
     b.get("/sessions", {"type": "workflow"})
+    # stored data that AgentOS cannot serve (craft.py), then removed again
+    steps.append(Step("divergent", "single", "CRAFT", ""))
+    b.get("/sessions/ct-x-list-content")
+    for path in ("/runs", "/run-previews", "/runs/ct-x-list-content-run-0", "/runs/ct-x-list-content-run-1"):
+        b.get("/sessions/ct-x-list-content" + path, known=frozenset({10}))
+    b.get("/sessions/ct-x-multipart", known=frozenset({11}))
+    b.get("/sessions", {"user_id": "u-crafted"}, known=frozenset({11}))
+    b.get("/sessions/ct-x-multipart/runs")
+    b.get("/sessions/ct-x-iso-created/runs", {"created_after": 1767225600}, known=frozenset({12}))
+    b.get("/sessions/ct-x-iso-created/run-previews", {"created_before": 1800000000}, known=frozenset({12}))
+    b.get("/sessions/ct-x-iso-created/runs", known=frozenset({12}))
+    b.get("/sessions/ct-x-no-msg-ids", known=frozenset({13}))
+    b.get("/sessions/ct-x-null-metrics", known=frozenset({19}))
+    b.get("/sessions", {"user_id": "u-crafted", "session_name": "no match"})
+    crafted = ["ct-x-list-content", "ct-x-multipart", "ct-x-iso-created", "ct-x-no-msg-ids", "ct-x-null-metrics"]
+    b.add("DELETE", "/sessions", body={"session_ids": crafted, "session_types": ["agent"] * len(crafted)})
+    b.get("/sessions", {"user_id": "u-crafted"})
     # a body over the configured limit (16 MiB by default): AgentOS has none (line 21); last,
     # because the session then exists on one side only
     huge = {"session_id": "ct-huge", "metadata": {"blob": "x" * (17 * 1024 * 1024)}}
