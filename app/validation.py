@@ -114,36 +114,56 @@ class BodyString(fields.Field):
         return value
 
 
-def key_has_nul(value) -> bool:
-    if isinstance(value, dict):
-        return any(NUL in k or key_has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(key_has_nul(v) for v in value)
-    return False
+MAX_JSON_DEPTH = 250
 
 
-def strip_nul(value):
-    """`value` with NUL removed from every string value (not from keys), as agno writes JSON."""
-    if isinstance(value, str):
-        return value.replace(NUL, "") if NUL in value else value
-    if isinstance(value, dict):
-        return {k: strip_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strip_nul(v) for v in value]
-    return value
+def clean_json(value):
+    """Walk a decoded JSON value without recursion.
+
+    Returns ``(copy with NUL removed from every string value, depth, a key holds NUL)``; depth
+    counts nested objects and arrays (``{"a": [1]}`` is 2). The walk stops early, with the depth
+    reached, once that passes ``MAX_JSON_DEPTH``.
+    """
+    root: list = [None]
+    stack = [(value, root, 0, 1)]
+    deepest, bad_key = 0, False
+    while stack:
+        node, parent, slot, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return None, depth, bad_key
+            if isinstance(node, dict):
+                copy: dict | list = dict.fromkeys(node)
+                bad_key = bad_key or any(NUL in k for k in node)
+                stack.extend((v, copy, k, depth + 1) for k, v in node.items())
+            else:
+                copy = [None] * len(node)
+                stack.extend((v, copy, i, depth + 1) for i, v in enumerate(node))
+            parent[slot] = copy
+        elif isinstance(node, str) and NUL in node:
+            parent[slot] = node.replace(NUL, "")
+        else:
+            parent[slot] = node
+    return root[0], deepest, bad_key
 
 
 class BodyDict(fields.Field):
     """A JSON object stored as jsonb: NUL is removed from string values as agno does before it
     writes; PostgreSQL's jsonb cannot hold it in a key either (AgentOS: 500, §5.6), so such a
-    key is refused."""
+    key is refused. Objects nested deeper than ``MAX_JSON_DEPTH`` are refused too: AgentOS's
+    serialiser stops at 255 levels, so it answers 500 to them at once or on every later read."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             fail("dict_type", "Input should be a valid dictionary")
-        if key_has_nul(value):
+        cleaned, depth, bad_key = clean_json(value)
+        if depth > MAX_JSON_DEPTH:
+            fail("json_too_deep", f"JSON should be nested at most {MAX_JSON_DEPTH} levels deep",
+                 {"max_depth": MAX_JSON_DEPTH})
+        if bad_key:
             fail("json_no_nul", "JSON object keys should not contain NUL (\\u0000) characters")
-        return strip_nul(value)
+        return cleaned
 
 
 class BodyList(fields.Field):
@@ -197,6 +217,8 @@ def _items(errors: dict, where: str, data, embedded: bool = False) -> list[dict]
                 entry["input"] = data if where == "body" and not embedded else None
             else:
                 entry["input"] = data.get(name) if isinstance(data, dict) else None
+            if isinstance(entry["input"], dict | list) and clean_json(entry["input"])[1] > MAX_JSON_DEPTH:
+                entry["input"] = {}  # not echoed: too deep to serialise safely
             if "ctx" in msg:
                 entry["ctx"] = msg["ctx"]
             out.append(entry)
@@ -237,9 +259,10 @@ def load_request(query_schema: Schema | None = None, body_schema: Schema | None 
             if body_required:
                 items.append({"type": "missing", "loc": ["body"], "msg": "Field required", "input": None})
         elif not isinstance(body, dict):
+            too_deep = isinstance(body, list) and clean_json(body)[1] > MAX_JSON_DEPTH
             items.append({"type": "model_attributes_type", "loc": ["body"],
                           "msg": "Input should be a valid dictionary or object to extract fields from",
-                          "input": body})
+                          "input": {} if too_deep else body})
         else:
             try:
                 loaded_body = body_schema.load(body)

@@ -315,3 +315,24 @@ def test_empty_metadata_is_kept_and_summary_values_are_stored_as_given(client, c
     assert stored["metadata"] == {} and stored["summary"] == {"summary": 1, "topics": "t"}
     resp = client.patch("/sessions/p1", json={"summary": {"summary": "s", "updated_at": 5}})
     assert resp.status_code == 422 and resp.get_json()["detail"][0]["loc"] == ["body", "summary", "updated_at"]
+
+
+@pytest.mark.parametrize("depth, status", [(250, 200), (251, 422), (900, 422), (930, 422), (5000, 400)])
+def test_json_nesting_limit(client, conn, agent_session, depth, status):
+    # AgentOS's serialiser stops at 255 levels (500 at once or on every later read); past what
+    # Python's decoder takes, FastAPI's 400. Never a 500, and a refused body writes nothing.
+    nested = '{"a": ' * depth + "1" + "}" * depth
+    for body in ('{"session_state": ' + nested + "}", '{"metadata": ' + "[" * depth + "1" + "]" * depth + "}",
+                 "[" * depth + "]" * depth):
+        before = row(conn, "p1")
+        resp = client.patch("/sessions/p1", data=body, content_type="application/json")
+        if body.startswith("{\"metadata\"") and status == 200:
+            assert resp.status_code == 422  # a list is not an object, however deep
+        elif body.startswith("[") and status != 400:
+            assert resp.status_code == 422
+        else:
+            assert resp.status_code == status, resp.get_data()[:200]
+        if resp.status_code == 422:
+            assert all(len(item["input"]) < 1000 for item in resp.get_json()["detail"])
+        if resp.status_code != 200:
+            assert row(conn, "p1") == before
