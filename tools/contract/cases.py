@@ -147,6 +147,11 @@ def creates(b: Builder, m: Manifest) -> None:
         "session_id": "ct-explicit-nulls", "session_name": "nulls", "session_state": None, "metadata": None,
         "user_id": None, "agent_id": None, "team_id": None, "workflow_id": None})
     b.add("POST", "/sessions", {"type": "agent"}, body={"session_id": "ct-extra-field", "unknown": 1, "runs": [1]})
+    deep: dict = {"leaf": ["ü", None, 1.5]}
+    for _ in range(199):
+        deep = {"n": deep}
+    b.add("POST", "/sessions", {"type": "workflow"}, body={"session_id": "ct-deep-200", "session_state": deep,
+                                                          "metadata": {"m": [[[[["x"]]]]]}})
     # conflicts and bad input
     b.add("POST", "/sessions", {"type": "agent"}, body={"session_id": "ct-agent-1"})
     b.add("POST", "/sessions", {"type": "team"}, body={"session_id": "ct-agent-1"})
@@ -410,6 +415,14 @@ def build_divergent(manifest_data: dict) -> list[Step]:
     crafted = ["ct-x-list-content", "ct-x-multipart", "ct-x-iso-created", "ct-x-no-msg-ids", "ct-x-null-metrics"]
     b.add("DELETE", "/sessions", body={"session_ids": crafted, "session_types": ["agent"] * len(crafted)})
     b.get("/sessions", {"user_id": "u-crafted"})
+    # nesting past AgentOS's serialiser (line 22): it writes the row, then cannot show it
+    nested: dict = {"leaf": True}
+    for _ in range(259):
+        nested = {"n": nested}
+    b.add("POST", "/sessions", {"type": "agent"}, body={"session_id": "ct-deep", "session_state": nested},
+          known=frozenset({22}), taints={"ct-deep": 22})
+    b.get("/sessions/ct-deep", known=frozenset({22}))
+    b.add("DELETE", "/sessions/ct-deep", content_type=None)
     # a body over the configured limit (16 MiB by default): AgentOS has none (line 21); last,
     # because the session then exists on one side only
     huge = {"session_id": "ct-huge", "metadata": {"blob": "x" * (17 * 1024 * 1024)}}
