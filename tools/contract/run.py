@@ -302,23 +302,30 @@ def shadow_replay(run: Run, servers: dict[str, tuple[Server, Server]], workdir: 
             "exit": proc.returncode, "summary": summary, "output": proc.stdout[-3000:] + proc.stderr[-2000:]}
 
 
-def self_test(run: Run) -> dict[str, Any]:
-    """Alter one field of one identical answer: the comparator must report exactly that field."""
+def self_test(run: Run, trials: int = 25) -> dict[str, Any]:
+    """Alter one field of an identical answer, ``trials`` times over different answers: the
+    comparator must report exactly that field each time."""
     rng = random.Random(run.args.rng_seed)
     candidates = [r for r in run.results if r["kind"] == "identical" and r["_pair"][2].body[:1] in (b"{", b"[")]
-    res = rng.choice(candidates)
-    req, a, b = res["_pair"]
-    body = json.loads(b.body)
-    leaves = list(_leaves(body, ""))
-    if not leaves:
-        return {"ok": False, "detail": "no leaf to alter"}
-    path, setter = rng.choice(leaves)
-    altered = copy.deepcopy(body)
-    setter(altered, "<altered by the contract self-test>")
-    b2 = Response(b.status, b.headers, json.dumps(altered).encode(), b.elapsed)
-    diffs = compare_responses(a, b2, run.rules())
-    ok = [d.path for d in diffs] == ["body" + path]
-    return {"ok": ok, "request": req.describe(), "altered": "body" + path, "reported": [d.render() for d in diffs]}
+    rng.shuffle(candidates)
+    done: list[dict[str, Any]] = []
+    for res in candidates:
+        if len(done) == trials:
+            break
+        req, a, b = res["_pair"]
+        body = json.loads(b.body)
+        leaves = list(_leaves(body, ""))
+        if not leaves:
+            continue
+        path, setter = rng.choice(leaves)
+        altered = copy.deepcopy(body)
+        setter(altered, "<altered by the contract self-test>")
+        b2 = Response(b.status, b.headers, json.dumps(altered).encode(), b.elapsed)
+        reported = [d.path for d in compare_responses(a, b2, run.rules())]
+        done.append({"request": req.describe(), "altered": "body" + path, "reported": reported,
+                     "ok": reported == ["body" + path]})
+    ok = len(done) == trials and all(t["ok"] for t in done)
+    return {"ok": ok, "trials": len(done), "caught": sum(t["ok"] for t in done), "details": done}
 
 
 def _leaves(obj: Any, path: str):
@@ -545,8 +552,11 @@ def print_summary(report: dict[str, Any]) -> None:
         print(f"shadow replay ({s['requests']} reads): exit {s['exit']}: {s['summary']}")
     if "self_test" in report:
         s = report["self_test"]
-        print(f"comparator self-test: {'ok' if s['ok'] else 'FAILED'}: altered {s.get('altered')} -> "
-              f"{s.get('reported')}")
+        print(f"comparator self-test: {'ok' if s['ok'] else 'FAILED'}: one field altered in {s['trials']} answers, "
+              f"{s['caught']} reported at exactly that field")
+        for t in s["details"]:
+            if not t["ok"]:
+                print(f"    missed: {t['request']}: altered {t['altered']}, reported {t['reported']}")
     if report.get("clients"):
         print("\nclient checks (AgentOS | this service):")
         table: dict[tuple[str, str, str], dict[str, Any]] = {}
