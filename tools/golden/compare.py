@@ -1,6 +1,6 @@
 """Compare replayed captures with the agno3 golden captures.
 
-Used by ``replay.py`` (and importable on its own). Standard library only.
+Used by ``replay.py`` (and importable on its own). Standard library and the service's ``app.compare``.
 
 A capture file is ``{"request": {...}, "status": N, "response": <parsed>, "response_raw": "...",
 "content_type": "..."}`` (see the contract's ``reference/agno3/capture.py``). Two captures are
@@ -40,9 +40,13 @@ import json
 import os
 import re
 import statistics
-from datetime import datetime, UTC
+import sys
 from typing import Any
 from collections.abc import Iterable, Sequence
+
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+
+from app.compare.core import parse_iso as _parse_iso, substitute  # noqa: E402
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 CALL_RE = re.compile(r"\bcall_[0-9a-f]{12}\b")
@@ -96,15 +100,7 @@ def documented_numbers(compat_md: str | None) -> set[int]:
 
 
 def parse_iso(s: str) -> float | None:
-    if not ISO_RE.match(s):
-        return None
-    try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+    return _parse_iso(s) if ISO_RE.match(s) else None
 
 
 def _walk_times(obj: Any, key: str | None, out: list[float]) -> None:
@@ -239,22 +235,6 @@ def request_line(rec: dict[str, Any]) -> str:
     return line
 
 
-def replace_strings(obj: Any, subs: dict[str, str]) -> Any:
-    """Replace substrings in every string (and dict key) of obj."""
-    if not subs:
-        return obj
-    if isinstance(obj, dict):
-        return {replace_strings(k, subs): replace_strings(v, subs) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [replace_strings(v, subs) for v in obj]
-    if isinstance(obj, str):
-        for a, b in subs.items():
-            if a in obj:
-                obj = obj.replace(a, b)
-        return obj
-    return obj
-
-
 # ----------------------------------------------------------------------------------------------
 # tie order in sorted list responses
 # ----------------------------------------------------------------------------------------------
@@ -378,7 +358,7 @@ class Comparison:
         if ours is None:
             diffs.append(("<capture>", "present", "missing (not produced by the replay)"))
         else:
-            ours = replace_strings(ours, self.subs)
+            ours = substitute(ours, self.subs)
             resp, notes = align_ties(golden.get("response"), ours.get("response"))
             res["notes"].extend(notes)
             gn, on = Normaliser(self.gw, self.literals), Normaliser(self.ow, self.literals)
