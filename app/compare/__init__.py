@@ -6,6 +6,6 @@ cannot be equal between two servers (see :class:`Rules`). ``make contract-test``
 code for its live comparison with agno's AgentOS.
 """
 
-from .core import MISSING, Difference, Request, Response, Rules, compare_responses, diff, send, short
+from .core import MISSING, Difference, Request, Response, Rules, compare_responses, diff, short
 
-__all__ = ["MISSING", "Difference", "Request", "Response", "Rules", "compare_responses", "diff", "send", "short"]
+__all__ = ["MISSING", "Difference", "Request", "Response", "Rules", "compare_responses", "diff", "short"]

@@ -171,14 +171,6 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def send(base_url: str, req: Request, timeout: float = 30.0) -> Response:
-    client = Client(base_url, timeout)
-    try:
-        return client.send(req)
-    finally:
-        client.close()
-
-
 @dataclass
 class Rules:
     """What may differ between two servers' answers to the same request (module docstring)."""

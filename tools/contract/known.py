@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from app.compare.core import Difference, Request, Response, Rules, diff, substitute
 
@@ -162,8 +162,6 @@ def explain(step, req: Request, a: Response, b: Response, diffs: list[Difference
         path = urlsplit(req.target).path
         parts = path.split("/")
         if len(parts) >= 3 and parts[1] == "sessions":
-            from urllib.parse import unquote
-
             lines = taints.get(unquote(parts[2]))
             if lines:
                 return min(lines)

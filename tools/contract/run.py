@@ -61,7 +61,7 @@ from servers import Server, free_port  # noqa: E402
 from steps import Step  # noqa: E402
 
 from app.compare.core import (VOLATILE_KEYS, Client, Difference, Request, Response, Rules,  # noqa: E402
-                              compare_responses, diff)
+                              compare_responses, diff, substitute)
 
 TOKEN = "contract-s3cret"
 TIME_TOLERANCE = 2.0
@@ -247,9 +247,10 @@ def compare_rows(pg: Pg, pairs: list[tuple[str, str, str]], run: Run) -> list[di
             for k in sorted(set(rows_a) | {run.subs.get(k, k) for k in rows_b}):
                 ra, rb = rows_a.get(k), rows_b.get(inverse.get(k, k))
                 sid = (ra or rb or {}).get("session_id")
-                diffs = diff(ra, rb if rb is None else _subst(rb, run.subs), rules, f"{table}[{k}]")
                 if ra is None or rb is None:
                     diffs = [Difference(f"{table}[{k}]", "present" if ra else "absent", "present" if rb else "absent")]
+                else:
+                    diffs = diff(ra, substitute(rb, run.subs), rules, f"{table}[{k}]")
                 kind, line = "identical", None
                 if diffs:
                     lines = run.taints.get(str(sid), set())
@@ -260,12 +261,6 @@ def compare_rows(pg: Pg, pairs: list[tuple[str, str, str]], run: Run) -> list[di
                 if kind == "different":
                     print(format_result(res), flush=True)
     return out
-
-
-def _subst(obj: Any, subs: dict[str, str]) -> Any:
-    from app.compare.core import substitute
-
-    return substitute(obj, subs)
 
 
 # ----------------------------------------------------------------------------------------------
