@@ -313,3 +313,42 @@ def test_ids_generated_by_replayed_creates_are_mapped(tmp_path, capsys):
     finally:
         a.server.shutdown()
         b.server.shutdown()
+
+
+def test_client_reuses_a_connection_but_not_after_a_5xx_or_when_idle():
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_GET(self):
+            status = 500 if self.path == "/fail" else 200
+            body = b'{"ok": true}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = Client(f"http://127.0.0.1:{server.server_port}", idle_reconnect=0.3)
+    try:
+        assert client.send(Request("GET", "/ok")).status == 200
+        first = client._conn
+        assert client.send(Request("GET", "/ok")).status == 200
+        assert first is not None and client._conn is first  # kept alive
+        assert client.send(Request("GET", "/fail")).status == 500
+        assert client._conn is None  # uvicorn may drop it after an error: not reused
+        client.send(Request("GET", "/ok"))
+        second = client._conn
+        time.sleep(0.4)
+        assert client.send(Request("GET", "/ok")).status == 200
+        assert client._conn is not second  # idle longer than idle_reconnect: a new connection
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
