@@ -4,6 +4,7 @@ import os
 import sys
 
 from app.config import ConfigError, load_settings
+from app.db.engines import log_layouts
 from app.logging import logging_config
 
 _port = os.environ.get("AGNO_SERVICE_PORT") or "8080"
@@ -40,4 +41,6 @@ def on_starting(server):
 
 
 def when_ready(server):
+    """Detect each database's layout once in the master, log it, and close the connections."""
+    log_layouts(load_settings(), server.log)
     server.log.info(f"session service listening on :{_port}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -29,6 +30,8 @@ class DatabaseConfig:
     schema: str = "ai"
     session_table: str = "agno_sessions"
     runs_table: str = "agno_runs"
+    # "auto" (detected at first use), "agno2" (legacy layout) or "agno3" (AGNO_DB_LAYOUT).
+    generation: str = "auto"
 
 
 @dataclass
@@ -45,6 +48,37 @@ class Settings:
     pool_timeout: float = 10.0
     statement_timeout_ms: int = 30000
     max_body_bytes: int = 16 * 1024 * 1024
+    layout_recheck_seconds: float = 60.0
+
+
+LAYOUT_CHOICES = ("auto", "agno2", "agno3")
+
+
+def parse_layouts(raw: str | None, db_ids) -> dict[str, str]:
+    """`AGNO_DB_LAYOUT`: one value for every database (`agno2`), or `db_id=value` pairs separated
+    by commas (`main=agno2,archive=auto`). Values: auto, agno2, agno3."""
+    raw = (raw or "").strip()
+    if not raw:
+        return {}
+    if "=" not in raw:
+        value = raw.lower()
+        if value not in LAYOUT_CHOICES:
+            raise ConfigError(f"AGNO_DB_LAYOUT: expected one of {', '.join(LAYOUT_CHOICES)}, got {raw!r}")
+        return {db_id: value for db_id in db_ids}
+    out = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        db_id, sep, value = item.partition("=")
+        db_id, value = db_id.strip(), value.strip().lower()
+        if not sep or not db_id:
+            raise ConfigError(f"AGNO_DB_LAYOUT: expected db_id=layout pairs, got {item.strip()!r}")
+        if db_id not in db_ids:
+            raise ConfigError(f"AGNO_DB_LAYOUT: {db_id!r} is not a configured db_id")
+        if value not in LAYOUT_CHOICES:
+            raise ConfigError(f"AGNO_DB_LAYOUT[{db_id!r}]: expected one of {', '.join(LAYOUT_CHOICES)}, got {value!r}")
+        out[db_id] = value
+    return out
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -110,6 +144,9 @@ def load_settings(env=None) -> Settings:
             db_id = env.get("AGNO_DEFAULT_DB_ID") or agno_db_id(url, schema)
             databases[db_id] = DatabaseConfig(db_id, url, schema)
 
+    for db_id, generation in parse_layouts(env.get("AGNO_DB_LAYOUT"), list(databases)).items():
+        databases[db_id] = dataclasses.replace(databases[db_id], generation=generation)
+
     default_db_id = env.get("AGNO_DEFAULT_DB_ID") or (next(iter(databases)) if databases else None)
     if databases and default_db_id not in databases:
         raise ConfigError(f"AGNO_DEFAULT_DB_ID: {default_db_id!r} is not a configured db_id")
@@ -126,4 +163,5 @@ def load_settings(env=None) -> Settings:
         pool_timeout=float(_int(env, "AGNO_DB_POOL_TIMEOUT", 10, minimum=1)),
         statement_timeout_ms=_int(env, "AGNO_STATEMENT_TIMEOUT_MS", 30000),
         max_body_bytes=_int(env, "AGNO_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1),
+        layout_recheck_seconds=float(_int(env, "AGNO_LAYOUT_RECHECK_SECONDS", 60)),
     )

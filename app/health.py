@@ -30,16 +30,18 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when every configured database answers `SELECT 1`; 503 names the ones that do not."""
+    """Ready when every configured database answers; each one's layout is reported.
+
+    503 names the databases that do not answer (the reason is logged, not shown)."""
     reg = registry()
     results, failed = {}, []
     for db_id in reg.databases:
         try:
-            reg.ping(db_id)
-            results[db_id] = "ok"
-        except Exception as exc:  # any failure means not ready; the reason is logged, not shown
+            layout = reg.check(db_id)
+            results[db_id] = {"status": "ok", **layout.describe()}
+        except Exception as exc:  # any failure means not ready
             log.warning("readiness check failed", extra={"db_id": db_id, "error": type(exc).__name__})
-            results[db_id] = "unreachable"
+            results[db_id] = {"status": "unreachable"}
             failed.append(db_id)
     if not reg.databases:
         return json_response({"detail": "No database is configured", "databases": {}}, 503)

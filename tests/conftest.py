@@ -88,8 +88,9 @@ class ConnectionRegistry(EngineRegistry):
         with self.connection.begin_nested():
             yield self.connection
 
-    def ping(self, db_id):
+    def check(self, db_id):
         self.connection.exec_driver_sql("SELECT 1")
+        return self.layout(db_id, self.connection)
 
 
 def make_settings(url="postgresql+psycopg://unused/db", **overrides) -> Settings:

@@ -144,7 +144,9 @@ def test_probes(client):
     health = client.get("/health").get_json()
     assert health["status"] == "ok" and health["instantiated_at"].endswith("Z")
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ok", "databases": {"db1": "ok"}}
+    assert client.get("/readyz").get_json() == {"status": "ok", "databases": {"db1": {
+        "status": "ok", "layout": "agno3", "generation": "agno3", "dialect": "postgresql", "runs_table": True,
+        "legacy_runs_column": False, "sessions_version": "3.0.0", "source": "detected"}}}
 
 
 def test_readyz_reports_unreachable_database(make_app):
@@ -152,7 +154,7 @@ def test_readyz_reports_unreachable_database(make_app):
     app = make_app(make_url("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"))
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503
-    assert resp.get_json() == {"detail": "Database 'db1' unreachable", "databases": {"db1": "unreachable"}}
+    assert resp.get_json() == {"detail": "Database 'db1' unreachable", "databases": {"db1": {"status": "unreachable"}}}
 
 
 def test_database_down_gives_503_not_500(make_app):

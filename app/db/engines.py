@@ -3,36 +3,106 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..config import DatabaseConfig, Settings
 from . import tables
 
+log = logging.getLogger(__name__)
+
+
+GENERATIONS = ("agno2", "agno3")
+
 
 @dataclass(frozen=True)
 class Layout:
-    """What a database holds, found once per process (the tables are agno's, not ours)."""
+    """What a database holds and which agno generation's rules apply to it.
+
+    `generation` is `agno2` for the legacy layout (runs only in `agno_sessions.runs`, written as
+    agno 2.9.0 writes them, responses shaped as 2.9.0 shapes them) and `agno3` otherwise (runs in
+    `agno_runs`, merged with the legacy column when it is still there; agno2-contract §6.6).
+    """
 
     has_sessions: bool
     has_runs_table: bool
     has_legacy_runs: bool
+    generation: str = "agno3"
+    dialect: str = "postgresql"
+    sessions_version: str | None = None
+    configured: bool = False
+
+    @property
+    def legacy(self) -> bool:
+        return self.generation == "agno2"
+
+    @property
+    def reads_runs_table(self) -> bool:
+        """agno 2.x never looks at `agno_runs`, even where a 3.x start-up created it."""
+        return self.has_runs_table and not self.legacy
 
     @property
     def session_table(self):
         return tables.legacy_sessions if self.has_legacy_runs else tables.sessions
 
+    @property
+    def name(self) -> str:
+        """`empty`, `agno2` (legacy), `agno3`, or `agno3-mixed` (3.x with the legacy column kept)."""
+        if not self.has_sessions:
+            return "empty"
+        if self.legacy:
+            return "agno2"
+        return "agno3-mixed" if self.has_legacy_runs else "agno3"
 
-_LAYOUT_SQL = text(
-    "SELECT table_name, column_name FROM information_schema.columns "
-    "WHERE table_schema = :schema AND (table_name = :runs OR (table_name = :sessions AND column_name = 'runs'))"
-    " UNION ALL SELECT table_name, NULL FROM information_schema.tables "
-    "WHERE table_schema = :schema AND table_name = :sessions"
-)
+    def describe(self) -> dict:
+        return {"layout": self.name, "generation": self.generation, "dialect": self.dialect,
+                "runs_table": self.has_runs_table, "legacy_runs_column": self.has_legacy_runs,
+                "sessions_version": self.sessions_version,
+                "source": "configured" if self.configured else "detected"}
+
+
+def _version_tuple(version: str | None) -> tuple[int, ...]:
+    parts = []
+    for part in (version or "").split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def detect_layout(conn: Connection, db: DatabaseConfig) -> Layout:
+    """Look at the tables (agno2-contract §6.6): `agno_runs` or a sessions schema version of
+    3.0.0 or more means agno 3.x; a sessions table with the `runs` column and neither means 2.x."""
+    dialect = conn.dialect.name
+    schema = db.schema if dialect == "postgresql" else None
+    inspector = inspect(conn)
+    names = set(inspector.get_table_names(schema=schema))
+    has_sessions = db.session_table in names
+    has_runs_table = db.runs_table in names
+    has_legacy = has_sessions and any(
+        c["name"] == "runs" for c in inspector.get_columns(db.session_table, schema=schema))
+    version = None
+    if "agno_schema_versions" in names:
+        version = conn.execute(
+            select(tables.schema_versions.c.version).where(tables.schema_versions.c.table_name == db.session_table)
+        ).scalar_one_or_none()
+    if db.generation in GENERATIONS:
+        generation, configured = db.generation, True
+    else:
+        configured = False
+        if has_runs_table or _version_tuple(version) >= (3,):
+            generation = "agno3"
+        elif has_legacy:
+            generation = "agno2"
+        else:
+            generation = "agno3"
+    return Layout(has_sessions=has_sessions, has_runs_table=has_runs_table, has_legacy_runs=has_legacy,
+                  generation=generation, dialect=dialect, sessions_version=version, configured=configured)
 
 
 class EngineRegistry:
@@ -42,7 +112,7 @@ class EngineRegistry:
         self.settings = settings
         self.databases: dict[str, DatabaseConfig] = dict(settings.databases)
         self._engines: dict[str, Engine] = {}
-        self._layouts: dict[str, Layout] = {}
+        self._layouts: dict[str, tuple[Layout, float]] = {}
         self._lock = threading.Lock()
 
     def engine(self, db_id: str) -> Engine:
@@ -79,21 +149,23 @@ class EngineRegistry:
             yield conn
 
     def layout(self, db_id: str, conn: Connection) -> Layout:
-        layout = self._layouts.get(db_id)
-        if layout is None:
-            db = self.databases[db_id]
-            rows = conn.execute(_LAYOUT_SQL, {"schema": db.schema, "runs": db.runs_table,
-                                              "sessions": db.session_table}).all()
-            layout = Layout(
-                has_sessions=any(t == db.session_table and c is None for t, c in rows),
-                has_runs_table=any(t == db.runs_table for t, c in rows),
-                has_legacy_runs=any(t == db.session_table and c == "runs" for t, c in rows),
-            )
-            # A database without agno's tables yet is looked at again next time: agno creates
-            # them lazily on its first write.
-            if layout.has_sessions:
-                self._layouts[db_id] = layout
+        """The database's layout, detected at first use and looked at again after
+        `AGNO_LAYOUT_RECHECK_SECONDS` (so a migration by agno 3.x is picked up without a restart)."""
+        cached = self._layouts.get(db_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self.settings.layout_recheck_seconds:
+            return cached[0]
+        layout = detect_layout(conn, self.databases[db_id])
+        # A database without agno's tables yet is looked at again next time: agno creates
+        # them lazily on its first write.
+        if layout.has_sessions:
+            if cached is None or cached[0] != layout:
+                log.info("database layout", extra={"db_id": db_id, **layout.describe()})
+            self._layouts[db_id] = (layout, now)
         return layout
+
+    def forget_layout(self, db_id: str) -> None:
+        self._layouts.pop(db_id, None)
 
     def dispose(self, close: bool = True) -> None:
         """Drop every engine; `close=False` after a fork leaves the parent's connections alone."""
@@ -102,9 +174,30 @@ class EngineRegistry:
         self._engines.clear()
         self._layouts.clear()
 
-    def ping(self, db_id: str) -> None:
+    def check(self, db_id: str) -> Layout:
+        """Reach the database and tell its layout (for /readyz and the start-up log)."""
         with self.engine(db_id).connect() as conn:
             conn.execute(text("SELECT 1"))
+            return self.layout(db_id, conn)
+
+
+def log_layouts(settings: Settings, logger: logging.Logger) -> None:
+    """One start-up line per configured database: its layout, or why it could not be reached yet
+    (then it is detected at its first use)."""
+    reg = EngineRegistry(settings)
+    try:
+        for db_id, db in reg.databases.items():
+            try:
+                layout = reg.check(db_id)
+            except Exception as exc:  # the service still starts; /readyz reports the database
+                logger.warning(f"database {db_id!r}: not reachable at start-up ({type(exc).__name__});"
+                               " its layout is detected at first use", extra={"db_id": db_id})
+                continue
+            forced = f", forced by AGNO_DB_LAYOUT={db.generation}" if layout.configured else ""
+            logger.info(f"database {db_id!r}: layout {layout.name} ({layout.dialect}{forced})",
+                        extra={"db_id": db_id, **layout.describe()})
+    finally:
+        reg.dispose()
 
 
 def init_engines(app: Flask, settings: Settings) -> None:

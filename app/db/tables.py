@@ -20,8 +20,8 @@ metadata = MetaData(
 )
 
 
-def _session_columns():
-    return [
+def _session_columns(legacy: bool = False):
+    columns = [
         Column("session_id", String, primary_key=True),
         Column("session_type", String, nullable=False, index=True),
         Column("agent_id", String),
@@ -37,6 +37,10 @@ def _session_columns():
         Column("created_at", BigInteger, nullable=False, index=True),
         Column("updated_at", BigInteger),
     ]
+    if legacy:
+        # agno 2.x keeps every run of a session in this array, declared between metadata and summary.
+        columns.insert(11, Column("runs", JSONB(none_as_null=False)))
+    return columns
 
 
 sessions = Table("agno_sessions", metadata, *_session_columns())
@@ -70,8 +74,9 @@ schema_versions = Table(
     Column("updated_at", String),
 )
 
-# agno 2.x layout: the same session table plus the JSONB array of runs.
-legacy_metadata = MetaData(schema=SCHEMA)
-legacy_sessions = Table("agno_sessions", legacy_metadata, *_session_columns(), Column("runs", JSONB))
+# agno 2.x layout: the same session table plus the JSONB array of runs (agno2-contract §3.1).
+legacy_metadata = MetaData(schema=SCHEMA, naming_convention=metadata.naming_convention)
+legacy_sessions = Table("agno_sessions", legacy_metadata, *_session_columns(legacy=True))
+legacy_schema_versions = schema_versions.to_metadata(legacy_metadata)
 
 SESSION_COLUMNS = tuple(c.name for c in sessions.columns)

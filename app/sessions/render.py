@@ -215,11 +215,11 @@ def name_from_candidates(row: dict) -> str:
 # ---------------------------------------------------------------------------------------------
 # List item (§4.2)
 
-def list_item(row: dict) -> dict:
+def list_item(row: dict, *, legacy: bool = False) -> dict:
     stype = row["session_type"] if row["session_type"] in SESSION_TYPES else detect_type(row)
     metrics = row["metrics"]
     metadata = row["metadata"]
-    if stype == "agent":
+    if stype == "agent" and not legacy:
         metadata = with_sdk(metadata, sdk_of({"sdk": row["sdk"], "framework": row["framework"]}))
     return prune({
         "session_id": row["session_id"],
@@ -338,8 +338,11 @@ def chat_history(session_id: str, runs: list[dict]) -> list[dict]:
     return history
 
 
-def detail(row: dict, runs: list[dict], schema_type: str | None = None, *, emit_nulls=False) -> dict:
-    """The `<Type>SessionDetailSchema` of a row, in the requested or detected type."""
+def detail(row: dict, runs: list[dict], schema_type: str | None = None, *, emit_nulls=False,
+           legacy: bool = False) -> dict:
+    """The `<Type>SessionDetailSchema` of a row, in the requested or detected type.
+
+    `legacy`: shaped as agno 2.9.0 shapes it (no `sdk` in the metadata, agno2-contract §7)."""
     stype = schema_type or detect_type(row)
     sd_raw = row.get("session_data")
     sd = sd_raw if isinstance(sd_raw, dict) and sd_raw else None
@@ -380,7 +383,7 @@ def detail(row: dict, runs: list[dict], schema_type: str | None = None, *, emit_
             "total_tokens": total_tokens,
             "agent_data": row.get("agent_data"),
             "metrics": metrics,
-            "metadata": with_sdk(row.get("metadata"), sdk_of(row.get("agent_data"))),
+            "metadata": row.get("metadata") if legacy else with_sdk(row.get("metadata"), sdk_of(row.get("agent_data"))),
             "chat_history": history,
             "created_at": created_iso,
             "updated_at": updated_iso,
@@ -566,38 +569,58 @@ def workflow_run(run: dict) -> dict:
     }
 
 
-def runs_for_session(row: dict, runs: list[dict], effective_type: str) -> list[dict]:
+# Fields agno 3.x added to the run schemas; agno 2.9.0 has none of them (agno2-contract §7).
+_NEWER_FIELDS = {agent_run: ("cancellation_stage", "metadata"), team_run: ("user_id", "cancellation_stage"),
+                 workflow_run: ("cancellation_stage",)}
+
+
+def as_agno2(schema: dict, shaper) -> dict:
+    for key in _NEWER_FIELDS[shaper]:
+        schema.pop(key, None)
+    return schema
+
+
+def runs_for_session(row: dict, runs: list[dict], effective_type: str, *, legacy: bool = False) -> list[dict]:
     """`/runs`: each run classified by the effective session type (§4.9), nulls still present."""
+    out = _classified(row, runs, effective_type, legacy)
+    if legacy:
+        return [as_agno2(schema, shaper) for shaper, schema in out]
+    return [schema for _, schema in out]
+
+
+def _classified(row: dict, runs: list[dict], effective_type: str, legacy: bool) -> list[tuple]:
     out = []
     sdk = None
-    if effective_type == "agent" and row.get("session_type") == "agent":
+    if effective_type == "agent" and row.get("session_type") == "agent" and not legacy:
         sdk = sdk_of(row.get("agent_data"))
     for run in runs:
         if effective_type == "agent":
-            out.append(agent_run(run, sdk, row.get("agent_id")))
+            out.append((agent_run, agent_run(run, sdk, row.get("agent_id"))))
         elif effective_type == "team":
             if run.get("agent_id") is not None:
-                out.append(agent_run(run))
+                out.append((agent_run, agent_run(run)))
             elif run.get("team_id") is not None:
-                out.append(team_run(run))
+                out.append((team_run, team_run(run)))
         else:
             if run.get("workflow_id") is not None:
-                out.append(workflow_run(run))
+                out.append((workflow_run, workflow_run(run)))
             elif run.get("team_id") is not None:
-                out.append(team_run(run))
+                out.append((team_run, team_run(run)))
             else:
-                out.append(agent_run(run))
+                out.append((agent_run, agent_run(run)))
     return out
 
 
-def single_run(row: dict, run: dict) -> dict:
+def single_run(row: dict, run: dict, *, legacy: bool = False) -> dict:
     """The single-run route classifies the run alone (§2.7); every field is emitted."""
     if run.get("workflow_id") is not None:
-        return workflow_run(run)
-    if run.get("team_id") is not None:
-        return team_run(run)
-    sdk = sdk_of(row.get("agent_data")) if row.get("session_type") == "agent" else None
-    return agent_run(run, sdk, row.get("agent_id"))
+        shaper, schema = workflow_run, workflow_run(run)
+    elif run.get("team_id") is not None:
+        shaper, schema = team_run, team_run(run)
+    else:
+        sdk = sdk_of(row.get("agent_data")) if row.get("session_type") == "agent" and not legacy else None
+        shaper, schema = agent_run, agent_run(run, sdk, row.get("agent_id"))
+    return as_agno2(schema, shaper) if legacy else schema
 
 
 def preview(schema: dict) -> dict:

@@ -88,13 +88,13 @@ def create_session():
     with db.transaction() as conn:
         layout = db.layout(conn)
         if not layout.has_sessions:
-            store.bootstrap_tables(conn, db.config.schema)
+            store.bootstrap_tables(conn, db.config.schema, layout.generation)
             layout = db.layout(conn)
         row = store.create_session(conn, layout, session_type=stype, body=body)
         if row is None:
             sid = body.get("session_id")
             raise Conflict(f"Session with id '{sid}' already exists. Use PATCH /sessions/{sid} to update it.")
-    detail = render.detail(row, [], stype)
+    detail = render.detail(row, [], stype, legacy=layout.legacy)
     return json_response(detail, 201)
 
 
@@ -147,7 +147,7 @@ def get_session(session_id):
                 raise NotFound(f"{q['type'].capitalize()} Session with id '{session_id}' not found")
             raise _not_found(session_id)
         runs = store.session_runs(conn, layout, row)
-    return json_response(render.detail(row, runs, q["type"]))
+    return json_response(render.detail(row, runs, q["type"], legacy=layout.legacy))
 
 
 @bp.patch("/<session_id>")
@@ -164,7 +164,7 @@ def update_session(session_id):
             raise _not_found(session_id)
         runs = store.session_runs(conn, layout, row)
         row = store.update_session(conn, layout, row, changes=body)
-    return json_response(render.detail(row, runs, emit_nulls=True))
+    return json_response(render.detail(row, runs, emit_nulls=True, legacy=layout.legacy))
 
 
 def _parse_summary(summary: dict) -> dict:
@@ -236,7 +236,7 @@ def _session_runs_view(session_id):
         runs = store.session_runs(conn, layout, row, created_after=q["created_after"],
                                   created_before=q["created_before"], statuses=statuses)
     effective = q["type"] or render.detect_type(row)
-    return render.runs_for_session(row, runs, effective)
+    return render.runs_for_session(row, runs, effective, legacy=layout.legacy)
 
 
 @bp.get("/<session_id>/runs")
@@ -267,7 +267,7 @@ def get_session_run(session_id, run_id):
         raise NotFound(f"Session with ID {session_id} has no runs")
     if run is None:
         raise NotFound(f"Run with ID {run_id} not found in session {session_id}")
-    return json_response(render.single_run(row, run))
+    return json_response(render.single_run(row, run, legacy=layout.legacy))
 
 
 @bp.post("/<session_id>/rename")
@@ -286,7 +286,7 @@ def rename_session(session_id):
         if row is None:
             raise _not_found(session_id)
         runs = store.session_runs(conn, layout, row)
-    return json_response(render.detail(row, runs, q["type"], emit_nulls=True))
+    return json_response(render.detail(row, runs, q["type"], emit_nulls=True, legacy=layout.legacy))
 
 
 @bp.get("/<session_id>/media/<path:storage_key>")

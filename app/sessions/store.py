@@ -135,7 +135,7 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
         columns.append(key.label("sort_key"))
     stmt = select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
     page_q = stmt.limit(min(limit, INT64_MAX)).offset(offset).subquery("page")
-    if layout.has_runs_table:
+    if layout.reads_runs_table:
         named = _name_lateral(page_q, tables.runs)
         final = select(page_q, named.c.run_message, named.c.run_input,
                        func.coalesce(named.c.run_found, false()).label("run_found"))
@@ -154,7 +154,7 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
             row["session_name"] = legacy[row["session_id"]]
         else:
             row["session_name"] = render.name_from_candidates(row)
-        items.append(render.list_item(row))
+        items.append(render.list_item(row, legacy=layout.legacy))
     return items, total
 
 
@@ -163,7 +163,7 @@ def _legacy_names(conn: Connection, layout: Layout, session_ids: list[str]) -> d
     st = layout.session_table
     rows = conn.execute(select(st.c.session_id, st.c.session_type, st.c.session_data, st.c.workflow_data, st.c.runs)
                         .where(st.c.session_id.in_(session_ids))).mappings().all()
-    table_runs = _runs_by_session(conn, session_ids) if layout.has_runs_table else {}
+    table_runs = _runs_by_session(conn, session_ids) if layout.reads_runs_table else {}
     out = {}
     for row in rows:
         runs = merge_legacy(table_runs.get(row["session_id"], []), row["runs"])
@@ -226,7 +226,7 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
     blob = row.get("runs") if layout.has_legacy_runs else None
     has_blob = isinstance(blob, (list, str)) and bool(blob)
     table_runs: list[dict] = []
-    if layout.has_runs_table:
+    if layout.reads_runs_table:
         rt = tables.runs
         stmt = (select(rt.c.run_data).where(rt.c.session_id == row["session_id"])
                 .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
@@ -280,7 +280,7 @@ def find_run(conn: Connection, layout: Layout, row: dict, run_id: str):
     if isinstance(blob, (list, str)) and blob:
         runs = session_runs(conn, layout, row)
         return next((r for r in runs if r.get("run_id") == run_id), None), bool(runs)
-    if not layout.has_runs_table:
+    if not layout.reads_runs_table:
         return None, False
     rt = tables.runs
     found = conn.execute(select(rt.c.run_data).where(rt.c.session_id == row["session_id"], rt.c.run_id == run_id)
@@ -338,6 +338,8 @@ def create_session(conn: Connection, layout: Layout, *, session_type: str, body:
         values.update({f"{session_type}_id": body.get(f"{session_type}_id"),
                        "session_data": session_data or None, f"{session_type}_data": None,
                        "metadata": metadata})
+    if layout.legacy:
+        values["runs"] = None  # agno 2.x stores "no runs" as JSON null; 3.x never writes the column
     stmt = insert(st).values(**values).on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st)
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row is not None else None
@@ -438,8 +440,12 @@ def delete_sessions(conn: Connection, layout: Layout, *, session_ids: list[str],
 # Creating agno's tables in an empty database (agno does this lazily on its first write)
 
 
-def bootstrap_tables(conn: Connection, schema: str) -> bool:
-    """Create agno's session tables and schema-version rows if none exist; True if created."""
+def bootstrap_tables(conn: Connection, schema: str, generation: str = "agno3") -> bool:
+    """Create agno's session tables and schema-version rows if none exist; True if created.
+
+    agno 3.x creates `agno_sessions`, `agno_runs` and version rows `3.0.0` for both; agno 2.9.0
+    creates `agno_sessions` with the `runs` column and a version row `2.5.6` (agno2-contract §3.1).
+    """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"agno-session-service:{schema}"})
     exists = conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"
                                " AND table_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions')"),
@@ -447,11 +453,17 @@ def bootstrap_tables(conn: Connection, schema: str) -> bool:
     if exists:
         return False
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    tables.metadata.create_all(conn, tables=[tables.sessions, tables.runs, tables.schema_versions])
+    if generation == "agno2":
+        created, version = [tables.legacy_sessions, tables.legacy_schema_versions], "2.5.6"
+        tables.legacy_metadata.create_all(conn, tables=created)
+        names = ("agno_sessions",)
+    else:
+        created, version = [tables.sessions, tables.runs, tables.schema_versions], "3.0.0"
+        tables.metadata.create_all(conn, tables=created)
+        names = ("agno_sessions", "agno_runs")
     # agno records a version row for each data table it creates, with local naive ISO stamps.
     stamp = datetime.now().isoformat()
     conn.execute(tables.schema_versions.insert(), [
-        {"table_name": name, "version": "3.0.0", "created_at": stamp, "updated_at": stamp}
-        for name in ("agno_sessions", "agno_runs")
+        {"table_name": name, "version": version, "created_at": stamp, "updated_at": stamp} for name in names
     ])
     return True

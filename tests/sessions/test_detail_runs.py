@@ -151,8 +151,8 @@ def test_list_content_is_served_not_500(client, conn):
 def test_legacy_blob_is_merged(client, conn):
     conn.exec_driver_sql("ALTER TABLE ai.agno_sessions ADD COLUMN runs jsonb")
     try:
-        app_layouts = client.application.extensions["engines"]._layouts
-        app_layouts.clear()
+        registry = client.application.extensions["engines"]
+        registry.forget_layout("db1")
         make_session(conn, "leg", runs=[{"run_id": "legacy-run-1", "agent_id": "ref-agent", "content": "old",
                                          "messages": [user_message("From blob")]},
                                         {"run_id": "both", "agent_id": "ref-agent", "content": "blob version"}])
@@ -165,4 +165,4 @@ def test_legacy_blob_is_merged(client, conn):
         item = client.get("/sessions?sort_by=runs").get_json()["data"][0]
         assert item["session_name"] == "From blob"
     finally:
-        app_layouts.clear()
+        registry.forget_layout("db1")
