@@ -5,6 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+VENV_AGNO2 ?= .venv-agno2
+AGNO2_REQUIREMENTS := tools/contract/requirements-agno2.txt
+AGNO2_STAMP := $(VENV_AGNO2)/.installed
 DEV_PG_DIR ?= $(or $(TMPDIR),/tmp)/agno-session-service-dev-pg
 DEV_PG_PORT ?= 55433
 T ?= tests
@@ -18,6 +21,16 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install the pinned dependencies (service, test, contract, dev)
+
+# agno 2.9.0 cannot share a virtualenv with agno 3.1.10 (a test dependency of the main one): the
+# legacy-layout reference of 'make contract-test' (and round-trip tests) run under this one.
+$(AGNO2_STAMP): $(AGNO2_REQUIREMENTS)
+	@$(PYTHON) -m venv $(VENV_AGNO2) || { echo "python3-venv is missing: apt-get install python3-venv"; exit 1; }
+	$(VENV_AGNO2)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_AGNO2)/bin/python -m pip install --quiet -r $(AGNO2_REQUIREMENTS)
+	@touch $(AGNO2_STAMP)
+
+agno2-venv: $(AGNO2_STAMP) ## create .venv-agno2 with the pinned agno 2.9.0 AgentOS (legacy-layout reference)
 
 pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt when root)
 	@if $(PY) tools/pgcluster.py check >/dev/null 2>&1; then exit 0; fi; \
@@ -56,7 +69,7 @@ lint: install ## static checks (ruff)
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
-		/^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
+		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install pg-bin run dev-db-stop test contract-test golden lint help
+.PHONY: install agno2-venv pg-bin run dev-db-stop test contract-test golden lint help
