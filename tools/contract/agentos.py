@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Start a real agno 3.1.10 AgentOS over PostgreSQL, as the reference for `make contract-test`.
+"""Start a real agno AgentOS, as the reference for `make contract-test`.
 
     python tools/contract/agentos.py --port 18301 --db main=postgresql+psycopg://...  [--db second=...]
+    python tools/contract/agentos.py --port 18302 --db main=sqlite:////tmp/copy.db
+    .venv-agno2/bin/python tools/contract/agentos.py --port 18303 --db main=postgresql+psycopg://...
 
-Each ``--db ID=URL`` becomes one ``PostgresDb(id=ID)``; the first also backs one Agent, one Team
+The interpreter decides the agno version: the main virtualenv has agno 3.1.10, ``.venv-agno2``
+agno 2.9.0 (whose AgentOS serves the legacy layout). Each ``--db ID=URL`` becomes one
+``PostgresDb(id=ID)``, or ``SqliteDb(db_file=…, id=ID)`` for a ``sqlite:///`` URL. AgentOS
+provisions its databases at start-up as by default (``auto_provision_dbs``: missing tables are
+created, existing ones are left as they are). The first database also backs one Agent, one Team
 and one Workflow (ids ``contract-agent``, ``contract-team``, ``contract-workflow``), further ones
 an Agent each, which is how AgentOS discovers databases. Their model is an offline stand-in that
 the ``/sessions`` routes never call. ``OS_SECURITY_KEY`` in the environment turns on AgentOS's
@@ -24,14 +30,21 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
 import uvicorn  # noqa: E402
 from agno.agent import Agent  # noqa: E402
 from agno.db.postgres import PostgresDb  # noqa: E402
+from agno.db.sqlite import SqliteDb  # noqa: E402
 from agno.os import AgentOS  # noqa: E402
 from agno.team import Team  # noqa: E402
 from agno.workflow import Step, Workflow  # noqa: E402
 from agno_seed import ScriptedModel  # noqa: E402
 
 
+def open_db(db_id: str, url: str):
+    if url.startswith("sqlite"):
+        return SqliteDb(id=db_id, db_file=url.split(":///", 1)[1])
+    return PostgresDb(id=db_id, db_url=url)
+
+
 def build_app(dbs: list[tuple[str, str]]):
-    databases = [PostgresDb(id=db_id, db_url=url) for db_id, url in dbs]
+    databases = [open_db(db_id, url) for db_id, url in dbs]
     first = databases[0]
     agents = [Agent(id="contract-agent", name="Contract Agent", model=ScriptedModel(), db=first, telemetry=False)]
     for n, extra in enumerate(databases[1:], start=2):

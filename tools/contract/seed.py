@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Seed one PostgreSQL database with realistic agno 3.1.10 data for `make contract-test`.
+"""Seed one database with realistic agno data for `make contract-test`.
 
     python tools/contract/seed.py postgresql+psycopg://postgres@127.0.0.1:5432/db [--profile main|second] [--manifest FILE]
+    python tools/contract/seed.py sqlite:////tmp/seed.db
+    .venv-agno2/bin/python tools/contract/seed.py postgresql+psycopg://...   # agno 2.9.0: the legacy layout
 
 `make contract-test` seeds one database, clones it twice, serves one clone with a real agno
 AgentOS and the other with this service, and compares every answer. What is compared is only as
-good as what is seeded, so the data here is written the way production writes it:
+good as what is seeded, so the data here is written the way production writes it, by whichever
+agno the interpreter has: agno 3.1.10 writes the 3.x layout (runs in ``agno_runs``), on
+PostgreSQL (``PostgresDb``) or SQLite (``SqliteDb``, a ``sqlite:///`` URL); agno 2.9.0 (run under
+``.venv-agno2``) writes the legacy layout (runs in the ``agno_sessions.runs`` array, no
+``agno_runs`` table), through the same Agent, Team and Workflow code below:
 
 * The tables are created the way AgentOS start-up creates them (all 16, schema ``ai``).
 * Every session is written by real agno ``Agent``, ``Team`` and ``Workflow`` objects (and one
@@ -23,9 +29,13 @@ good as what is seeded, so the data here is written the way production writes it
   stored empty name), summaries, nested metadata with lists and nulls, session state, the
   ``sdk`` metadata rule, sessions without runs and without users, unicode everywhere (emoji, ZWJ
   sequences, CJK, RTL, combining characters) and multi-megabyte sessions and runs.
-* Legacy pre-3.0 ``agno_sessions.runs`` JSONB blobs (contract §3.6): sessions whose runs live
-  only in the blob, blobs that overlap the runs table, a JSON-null blob, an SQL-NULL blob, an
+* 3.x layout on PostgreSQL only: legacy pre-3.0 ``agno_sessions.runs`` JSONB blobs (contract
+  §3.6): sessions whose runs live only in the blob, blobs that overlap the runs table, a JSON-null blob, an SQL-NULL blob, an
   empty array and a JSON-string blob. Blob elements are run dicts that agno really stored.
+* Legacy layout only (agno 2.9.0, agno2-contract.md §3.4, §5): the shapes agno 2.x databases hold
+  besides what the components write, set through ``upsert_session`` or SQL: ``session_data`` JSON
+  null on a session with runs, a workflow run without input, a team session holding a workflow
+  run, a session with no ``updated_at``, unicode session ids.
 * Nothing is seeded that makes agno's AgentOS answer 500 (list/number run content, chat messages
   without ids, multi-part first messages): the comparison needs agno's 200 answers.
 * Timestamps are rewritten at the end (sessions between 2026-01 and 2026-06, runs and messages
@@ -48,6 +58,7 @@ import json
 import logging
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +74,7 @@ from agno.agent import Agent  # noqa: E402
 from agno.agents.base import BaseExternalAgent  # noqa: E402
 from agno.db.base import SessionType  # noqa: E402
 from agno.db.postgres import PostgresDb  # noqa: E402
+from agno.db.sqlite import SqliteDb  # noqa: E402
 from agno.media import File, Image  # noqa: E402
 from agno.metrics import MessageMetrics  # noqa: E402
 from agno.models.response import ModelResponse  # noqa: E402
@@ -74,7 +86,7 @@ from agno.tools import tool  # noqa: E402
 from agno.workflow import Step, Workflow  # noqa: E402
 from agno.workflow.types import HumanReview, StepInput, StepOutput  # noqa: E402
 from agno_seed import CityFacts, ScriptedModel, lookup_capital, shout  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, inspect, text  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Fixed values
@@ -193,14 +205,25 @@ class EchoSdkAgent(BaseExternalAgent):
 # The seeding context
 
 
+def open_db(url: str) -> Any:
+    """agno's database object for a SQLAlchemy URL: ``SqliteDb`` for ``sqlite:///``, else ``PostgresDb``."""
+    if url.startswith("sqlite"):
+        return SqliteDb(db_file=url.split(":///", 1)[1])
+    return PostgresDb(db_url=url)
+
+
 class Seeder:
     def __init__(self, url: str):
         self.url = url
-        self.db = PostgresDb(db_url=url)
+        self.db = open_db(url)
         self.engine = create_engine(url)
+        self.sqlite = url.startswith("sqlite")
+        self.schema = "" if self.sqlite else "ai."     # SqliteDb has no schema
+        self.legacy = False                             # set once the tables exist (agno 2.x: no agno_runs)
         self.order: list[str] = []                      # session ids, in creation order
         self.tags: dict[str, list[str]] = {}
         self.blobs: dict[str, Any] = {}                 # session id -> legacy blob (None: JSON null; absent: SQL NULL)
+        self.no_updated_at: set[str] = set()            # sessions whose updated_at is SQL NULL
 
     # -- bookkeeping
     def add(self, session_id: str, *tags: str) -> str:
@@ -211,9 +234,23 @@ class Seeder:
         return session_id
 
     def sql(self, statement: str, **params: Any) -> list:
+        """Run one statement; ``ai.`` names the schema (dropped on SQLite), ``:j_*`` parameters are JSON."""
+        statement = statement.replace("ai.", self.schema)
+        if not self.sqlite:
+            statement = re.sub(r":(j_\w+)", r"CAST(:\1 AS JSONB)", statement)
         with self.engine.begin() as conn:
             result = conn.execute(text(statement), params)
             return result.fetchall() if result.returns_rows else []
+
+    @staticmethod
+    def json(value: Any) -> Any:
+        """A JSON column read through ``sql`` (parsed by psycopg on PostgreSQL, text on SQLite)."""
+        return json.loads(value) if isinstance(value, str) else value
+
+    def create_tables(self) -> None:
+        """What AgentOS does at start-up; then note the layout agno wrote."""
+        self.db._create_all_tables()
+        self.legacy = not inspect(self.engine).has_table("agno_runs", schema=None if self.sqlite else "ai")
 
     def stored_runs(self, session_id: str) -> list[dict]:
         """The run dicts agno stored for a session, in session order."""
@@ -619,6 +656,55 @@ def seed_legacy(s: Seeder) -> None:
     s.blobs[sid] = json.dumps(to_blob(sid))
 
 
+def seed_legacy_shapes(s: Seeder) -> None:
+    """agno 2.x databases only: shapes that 2.x databases hold besides what a live component writes."""
+
+    def edit_runs(session_id: str, change: Callable[[list], list]) -> None:
+        runs = s.json(s.sql("SELECT runs FROM ai.agno_sessions WHERE session_id = :sid", sid=session_id)[0][0])
+        s.sql("UPDATE ai.agno_sessions SET runs = :j_runs WHERE session_id = :sid",
+              j_runs=json.dumps(change(list(runs or []))), sid=session_id)
+
+    # session_data JSON null on a session with runs (sessions imported or written by older agno):
+    # the name is derived from the runs, there are no metrics, and 2.9.0 cannot rename it.
+    sid = s.add("c2-null-data-runs", "json-null-data", "multi-turn")
+    a = s.agent("support-agent", "Support Agent", "Imported answer one.", "Imported answer two.")
+    a.run("Imported question one", session_id=sid, user_id=U2)
+    a.run("Imported question two", session_id=sid, user_id=U2)
+    s.sql("UPDATE ai.agno_sessions SET session_data = :j_data WHERE session_id = :sid", j_data="null", sid=sid)
+
+    # A workflow run stored without input: the name is "New <workflow name> Session".
+    sid = s.add("c2-workflow-no-input", "no-input")
+    s.workflow("shout-wf", "Shout Workflow", [Step(name="shout", executor=shout)]).run(
+        input="input removed below", session_id=sid, user_id=U3)
+    edit_runs(sid, lambda runs: [{k: v for k, v in run.items() if k != "input"} for run in runs])
+
+    # A team session that also holds a workflow run (neither agent_id nor team_id): listed, never
+    # shown by detail or runs, and dropped by a 2.9.0 PATCH.
+    sid = s.add("c2-team-odd-run", "odd-team", "member-runs")
+    s.team("research-team", "Research Team", [member("researcher", "Researcher", "Odd member result.")],
+           call("delegate_task_to_member", member_id="researcher", task="Odd task"), "Odd team answer.",
+           store_member_responses=True).run("A team session with a stray run", session_id=sid, user_id=U1)
+    w = s.workflow("shout-wf", "Shout Workflow", [Step(name="shout", executor=shout)])
+    w.run(input="stray workflow run", session_id="c2-stray-source", user_id=U1)
+    stray = s.json(s.sql("SELECT runs FROM ai.agno_sessions WHERE session_id = 'c2-stray-source'")[0][0])[0]
+    s.sql("DELETE FROM ai.agno_sessions WHERE session_id = 'c2-stray-source'")
+    edit_runs(sid, lambda runs: [*runs, {**stray, "session_id": sid}])
+
+    # updated_at SQL NULL (rows written before agno set it): lists omit it, details fall back.
+    sid = s.add("c2-no-updated-at", "no-updated-at")
+    s.agent("support-agent", "Support Agent", "Old row.").run("An old row", session_id=sid, user_id=U3)
+    s.no_updated_at.add(sid)
+
+    # Unicode session ids, percent-encoded in every path.
+    sid = s.add("c2-ünïcødé-セッション-🦊", "unicode-id", "unicode", "multi-turn")
+    a = s.agent("asistente-日本", "Asistente 日本 🤖", "Hallo! 👋", "さようなら")
+    a.run("Grüezi 🇨🇭", session_id=sid, user_id=UNI_USER)
+    a.run("Sayōnara", session_id=sid, user_id=UNI_USER)
+    sid = s.add("c2-team ü 团队", "unicode-id", "unicode")
+    s.team("desk-team", "Desk Team", [member("writer", "Writer")], "团队回答。").run(
+        "Ein Team mit Leerzeichen im Namen", session_id=sid, user_id=RTL_USER)
+
+
 def install_blobs(s: Seeder) -> None:
     """Add the pre-3.0 column (JSONB, nullable) and write the blobs."""
     s.sql("ALTER TABLE ai.agno_sessions ADD COLUMN IF NOT EXISTS runs JSONB")
@@ -699,21 +785,29 @@ def rewrite_timestamps(s: Seeder) -> None:
     used_updated: set[int] = set()
     for i, sid in enumerate(order):
         created = WINDOW_START + i * slot + (i * 523) % 3000
-        rows = s.sql("SELECT run_id, run_data FROM ai.agno_runs WHERE session_id = :sid "
-                     "ORDER BY run_index ASC, created_at ASC, run_id ASC", sid=sid)
-        table_runs = [row[1] for row in rows]
-        blob = s.blobs.get(sid)
+        if s.legacy:
+            rows = []
+            blob = s.json(s.sql("SELECT runs FROM ai.agno_sessions WHERE session_id = :sid", sid=sid)[0][0])
+            s.blobs[sid] = blob
+        else:
+            rows = s.sql("SELECT run_id, run_data FROM ai.agno_runs WHERE session_id = :sid "
+                         "ORDER BY run_index ASC, created_at ASC, run_id ASC", sid=sid)
+            blob = s.blobs.get(sid)
+        table_runs = [s.json(row[1]) for row in rows]
         new_at = {rid: created + RUN_GAP * (k + 1) for k, rid in enumerate(_merged_order(table_runs, blob))}
         for run in table_runs:
             at = new_at[run["run_id"]]
             shifted = _shift(run, at - int(run.get("created_at") or at))
             shifted["created_at"] = at
-            s.sql("UPDATE ai.agno_runs SET run_data = CAST(:data AS JSONB), created_at = :at, updated_at = :up "
-                  "WHERE run_id = :rid", data=json.dumps(shifted), at=at, up=at + 5, rid=run["run_id"])
+            s.sql("UPDATE ai.agno_runs SET run_data = :j_data, created_at = :at, updated_at = :up "
+                  "WHERE run_id = :rid", j_data=json.dumps(shifted), at=at, up=at + 5, rid=run["run_id"])
         if isinstance(blob, (list, str)) and blob:
             items = json.loads(blob) if isinstance(blob, str) else blob
             moved = []
             for run in items:
+                if not isinstance(run, dict) or run.get("run_id") not in new_at:
+                    moved.append(run)
+                    continue
                 at = new_at[run["run_id"]]
                 shifted = _shift(run, at - int(run.get("created_at") or at))
                 shifted["created_at"] = at
@@ -728,8 +822,13 @@ def rewrite_timestamps(s: Seeder) -> None:
         while updated in used_updated:
             updated += 60
         used_updated.add(updated)
+        if sid in s.no_updated_at:
+            updated = None
         s.sql("UPDATE ai.agno_sessions SET created_at = :c, updated_at = :u WHERE session_id = :sid",
               c=created, u=updated, sid=sid)
+        if s.legacy and isinstance(s.blobs.get(sid), list):
+            s.sql("UPDATE ai.agno_sessions SET runs = :j_runs WHERE session_id = :sid",
+                  j_runs=json.dumps(s.blobs[sid]), sid=sid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -737,17 +836,19 @@ def rewrite_timestamps(s: Seeder) -> None:
 
 
 def build_manifest(s: Seeder, profile: str) -> dict:
-    reader = PostgresDb(db_url=s.url)          # a fresh instance sees the legacy column
+    reader = open_db(s.url)                    # a fresh instance sees the legacy column
     sessions: dict[str, dict] = {}
     users: set[str] = set()
     components: dict[str, set[str]] = {"agent": set(), "team": set(), "workflow": set()}
     total_bytes = n_runs = 0
     for sid in s.order:
-        row = s.sql("SELECT session_type, user_id, agent_id, team_id, workflow_id, session_data -> 'session_name' "
+        row = s.sql("SELECT session_type, user_id, agent_id, team_id, workflow_id, session_data "
                     "FROM ai.agno_sessions WHERE session_id = :sid", sid=sid)[0]
-        kind, user_id, agent_id, team_id, workflow_id, name = row
+        kind, user_id, agent_id, team_id, workflow_id, data = row
+        data = s.json(data)
+        name = data.get("session_name") if isinstance(data, dict) else None
         component = {"agent": agent_id, "team": team_id, "workflow": workflow_id}[kind]
-        runs = reader.get_session(session_id=sid, deserialize=False)["runs"] or []
+        runs = [r for r in reader.get_session(session_id=sid, deserialize=False)["runs"] or [] if isinstance(r, dict)]
         top = [r["run_id"] for r in runs if not r.get("parent_run_id")]
         members = [r["run_id"] for r in runs if r.get("parent_run_id")]
         statuses = {r["run_id"]: r.get("status") for r in runs}
@@ -758,10 +859,14 @@ def build_manifest(s: Seeder, profile: str) -> dict:
         if component:
             components[kind].add(component)
         n_runs += len(runs)
-    total_bytes = s.sql("SELECT coalesce(sum(octet_length(run_data::text)), 0) FROM ai.agno_runs")[0][0]
+    size = "length(CAST({} AS BLOB))" if s.sqlite else "octet_length({}::text)"
+    total_bytes = 0
+    if not s.legacy:
+        total_bytes += s.sql(f"SELECT coalesce(sum({size.format('run_data')}), 0) FROM ai.agno_runs")[0][0]
     if s.blobs:
-        total_bytes += s.sql("SELECT coalesce(sum(octet_length(runs::text)), 0) FROM ai.agno_sessions")[0][0]
-    return {"profile": profile, "sessions": sessions, "users": sorted(users),
+        total_bytes += s.sql(f"SELECT coalesce(sum({size.format('runs')}), 0) FROM ai.agno_sessions")[0][0]
+    layout = "sqlite" if s.sqlite else "legacy" if s.legacy else "v3"
+    return {"profile": profile, "layout": layout, "sessions": sessions, "users": sorted(users),
             "components": {k: sorted(v) for k, v in components.items()},
             "totals": {"sessions": len(sessions), "runs": n_runs, "run_data_bytes": int(total_bytes)}}
 
@@ -791,16 +896,19 @@ def seed(url: str, profile: str = "main") -> dict:
     s = Seeder(url)
     try:
         with quiet_agno():
-            s.db._create_all_tables()           # what AgentOS does at start-up
+            s.create_tables()
             if profile == "main":
                 seed_agents(s)
                 seed_teams(s)
                 seed_workflows(s)
-                seed_legacy(s)
+                if s.legacy:
+                    seed_legacy_shapes(s)
+                elif not s.sqlite:
+                    seed_legacy(s)
             else:
                 seed_second(s)
             rewrite_timestamps(s)
-            if s.blobs:
+            if s.blobs and not s.legacy:
                 install_blobs(s)
             return build_manifest(s, profile)
     finally:
@@ -809,7 +917,8 @@ def seed(url: str, profile: str = "main") -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("url", help="SQLAlchemy URL of an empty database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/db")
+    ap.add_argument("url", help="SQLAlchemy URL of an empty database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/db "
+                    "or sqlite:////tmp/seed.db")
     ap.add_argument("--profile", choices=("main", "second"), default="main")
     ap.add_argument("--manifest", help="write the manifest (JSON) to this file")
     args = ap.parse_args(argv)
