@@ -19,10 +19,16 @@ import pgcluster  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import DatabaseConfig, Settings, sqlalchemy_url  # noqa: E402
+from app.db import tables  # noqa: E402
 from app.db.engines import EngineRegistry  # noqa: E402
 from app.sessions import store  # noqa: E402
 
 DB_ID = "db1"
+
+# The PostgreSQL layouts every route test runs on: one schema each in the shared test database.
+#   pg-agno3: agno 3.x (runs in agno_runs); pg-agno2: agno 2.x (runs in agno_sessions.runs, no
+#   agno_runs); pg-mixed: a 2.x database migrated by agno 3.x (both).
+LAYOUT_SCHEMAS = {"pg-agno3": "ai", "pg-agno2": "legacy", "pg-mixed": "mixed"}
 
 
 @pytest.fixture(scope="session")
@@ -61,17 +67,39 @@ def database(pg_server):
         engine = create_engine(url)
         with engine.begin() as conn:
             store.bootstrap_tables(conn, "ai")
+            store.bootstrap_tables(_in_schema(conn, "legacy"), "legacy", "agno2")
+            # What agno 3.x's migration leaves: the 2.x sessions table, runs column kept, plus agno_runs.
+            mixed = _in_schema(conn, "mixed")
+            store.bootstrap_tables(mixed, "mixed", "agno2")
+            tables.runs.create(mixed)
+            mixed.execute(tables.schema_versions.update().values(version="3.0.0"))
+            mixed.execute(tables.schema_versions.insert().values(table_name="agno_runs", version="3.0.0",
+                                                                 created_at="2026-01-01T00:00:00"))
+            _in_schema(conn, "ai")
         yield engine
         engine.dispose()
 
 
+def _in_schema(connection, schema):
+    return connection.execution_options(schema_translate_map={"ai": schema} if schema != "ai" else None)
+
+
 @pytest.fixture
-def conn(database):
-    """A connection inside a transaction that is rolled back after the test."""
+def layout():
+    """The database layout a test runs on; tests/sessions runs every layout."""
+    return "pg-agno3"
+
+
+@pytest.fixture
+def conn(database, layout):
+    """A connection inside a transaction that is rolled back after the test, in the layout's schema."""
     with database.connect() as connection:
+        _in_schema(connection, LAYOUT_SCHEMAS[layout])
+        connection.info["test_layout"] = layout
         outer = connection.begin()
         yield connection
         outer.rollback()
+        connection.info.pop("test_layout", None)
 
 
 class ConnectionRegistry(EngineRegistry):
@@ -83,8 +111,7 @@ class ConnectionRegistry(EngineRegistry):
 
     @contextlib.contextmanager
     def transaction(self, db_id):
-        schema = self.databases[db_id].schema
-        self.connection.execution_options(schema_translate_map={"ai": schema} if schema != "ai" else None)
+        _in_schema(self.connection, self.databases[db_id].schema)
         with self.connection.begin_nested():
             yield self.connection
 
@@ -99,8 +126,9 @@ def make_settings(url="postgresql+psycopg://unused/db", **overrides) -> Settings
 
 
 @pytest.fixture
-def settings():
-    return make_settings()
+def settings(layout):
+    return make_settings(databases={DB_ID: DatabaseConfig(DB_ID, "postgresql+psycopg://unused/db",
+                                                          schema=LAYOUT_SCHEMAS[layout])})
 
 
 @pytest.fixture

@@ -71,13 +71,15 @@ def _order_by(key, tie_breaker, sort_order: str):
     return [direction(key), direction(tie_breaker)]
 
 
-def _name_lateral(st, rt):
+def _name_lateral(st, source):
     """The first run that names an unnamed session (contract §4.3), found by a LIMIT 1 lookup.
 
     Only three small values leave the database: the first truthy user-message content, the run
     input, and whether a run was found. Workflow sessions take the first run as it is.
+    `source` gives the page row's runs: (run JSON, ordering, FROM object, conditions).
     """
-    messages = jget(rt.c.run_data, "messages")
+    run_data, ordering, from_obj, where = source
+    messages = jget(run_data, "messages")
     msg = func.jsonb_array_elements(
         case((func.jsonb_typeof(messages) == "array", messages), else_=literal_column("'[]'::jsonb"))
     ).table_valued(column("value", JSONB), with_ordinality="ord").render_derived(name="m")
@@ -91,18 +93,35 @@ def _name_lateral(st, rt):
         .limit(1)
         .scalar_subquery()
     )
-    run_input = jget(rt.c.run_data, "input")
+    run_input = jget(run_data, "input")
     candidate = (
         select(first_msg.label("run_message"), run_input.label("run_input"), true().label("run_found"))
-        .where(rt.c.session_id == st.c.session_id)
+        .select_from(from_obj)
+        .where(*where)
         .where(not_(st.c.name_set))
-        .where(or_(st.c.session_type != "team", func.coalesce(rt.c.run_data.op("->>")("agent_id"), "") == ""))
+        .where(or_(st.c.session_type != "team", func.coalesce(run_data.op("->>")("agent_id"), "") == ""))
         .where(or_(st.c.session_type == "workflow", first_msg.is_not(None), not_(_jsonb_null(run_input))))
-        .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc())
+        .order_by(*ordering)
         .limit(1)
         .lateral("named")
     )
     return candidate
+
+
+def _table_runs(st):
+    """A page row's runs in `agno_runs`, in agno's order."""
+    rt = tables.runs
+    return rt.c.run_data, [rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc()], rt, [
+        rt.c.session_id == st.c.session_id]
+
+
+def _array_runs(st):
+    """A page row's runs in its agno 2.x `runs` array, in array order (agno2-contract §5.2)."""
+    runs = st.c.legacy_runs
+    elements = func.jsonb_array_elements(
+        case((func.jsonb_typeof(runs) == "array", runs), else_=literal_column("'[]'::jsonb"))
+    ).table_valued(column("value", JSONB), with_ordinality="ord").render_derived(name="r")
+    return elements.c.value, [elements.c.ord], elements, [func.jsonb_typeof(elements.c.value) == "object"]
 
 
 def list_sessions(conn: Connection, layout: Layout, *, session_type=None, component_id=None, user_id=None,
@@ -127,7 +146,13 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
         st.c.workflow_data.op("->>")("name").label("workflow_name"),
         st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
     ]
-    if layout.has_legacy_runs:
+    # Names of unnamed sessions come from their first runs. In SQL, from agno_runs (3.x) or from
+    # the legacy array (2.x); only a mixed session's legacy array (merged with agno_runs) and a
+    # legacy array stored as a JSON string are named in Python.
+    if layout.legacy:
+        columns.append(st.c.runs.label("legacy_runs"))
+        columns.append((func.jsonb_typeof(st.c.runs) == "string").label("has_legacy"))
+    elif layout.has_legacy_runs:
         columns.append(and_(func.jsonb_typeof(st.c.runs).in_(["array", "string"]),
                             st.c.runs != literal_column("'[]'::jsonb")).label("has_legacy"))
     key = _sort_key(st, sort_by)
@@ -135,13 +160,16 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
         columns.append(key.label("sort_key"))
     stmt = select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
     page_q = stmt.limit(min(limit, INT64_MAX)).offset(offset).subquery("page")
-    if layout.reads_runs_table:
-        named = _name_lateral(page_q, tables.runs)
-        final = select(page_q, named.c.run_message, named.c.run_input,
+    # The sort key and the legacy array stay inside the database.
+    shown = [c for c in page_q.c if c.name not in ("sort_key", "legacy_runs")]
+    source = _array_runs(page_q) if layout.legacy else _table_runs(page_q) if layout.reads_runs_table else None
+    if source is not None:
+        named = _name_lateral(page_q, source)
+        final = select(*shown, named.c.run_message, named.c.run_input,
                        func.coalesce(named.c.run_found, false()).label("run_found"))
         final = final.select_from(page_q.outerjoin(named, true()))
     else:
-        final = select(page_q, null().label("run_message"), null().label("run_input"),
+        final = select(*shown, null().label("run_message"), null().label("run_input"),
                        false().label("run_found"))
     if key is not None:
         final = final.order_by(*_order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))

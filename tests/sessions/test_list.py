@@ -29,7 +29,7 @@ def ids(resp):
     return [item["session_id"] for item in resp.get_json()["data"]]
 
 
-def test_default_list_newest_first_with_derived_fields(client, seeded):
+def test_default_list_newest_first_with_derived_fields(client, seeded, layout):
     resp = client.get("/sessions")
     assert resp.status_code == 200
     assert resp.content_type == "application/json"
@@ -41,7 +41,9 @@ def test_default_list_newest_first_with_derived_fields(client, seeded):
     assert agent["session_name"] == "Hello there"
     assert agent["session_state"] == {"k": 1}
     assert agent["total_tokens"] == 36
-    assert agent["metadata"] == {"origin": "import", "sdk": "claude-agent-sdk"}
+    # agno 3.x adds the external agent's sdk to the metadata; agno 2.9.0 does not (agno2-contract §7)
+    assert agent["metadata"] == ({"origin": "import"} if layout == "pg-agno2" else
+                                 {"origin": "import", "sdk": "claude-agent-sdk"})
     assert list(agent) == ["session_id", "session_name", "session_state", "created_at", "updated_at",
                            "session_type", "user_id", "agent_id", "metrics", "total_tokens", "metadata"]
     assert items["s-named"]["session_name"] == "Colour chat"

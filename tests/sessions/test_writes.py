@@ -1,17 +1,11 @@
 """Create, PATCH, rename and delete: responses and the rows they leave (contract §2.3, §2.8-§2.11, §3)."""
 
 import pytest
-from sqlalchemy import text
-
-from tests.factories import add_run, agent_run, make_session
+from tests.factories import add_run, agent_run, make_session, stored, stored_runs
 
 
 def row(conn, session_id):
-    return conn.execute(text(
-        "SELECT *, session_data IS NULL AS sd_sql_null, agent_data IS NULL AS ad_sql_null,"
-        " team_data IS NULL AS td_sql_null, workflow_data IS NULL AS wd_sql_null, metadata IS NULL AS md_sql_null,"
-        " summary IS NULL AS sm_sql_null FROM ai.agno_sessions WHERE session_id = :id"), {"id": session_id}
-    ).mappings().first()
+    return stored(conn, session_id)
 
 
 def test_create_without_body(client, conn):
@@ -22,9 +16,9 @@ def test_create_without_body(client, conn):
     assert body["session_name"] == "" and body["chat_history"] == []
     stored = row(conn, body["session_id"])
     # JSON null (not SQL NULL) in the columns agno writes; SQL NULL in the other types' columns.
-    assert stored["session_data"] is None and not stored["sd_sql_null"]
-    assert not stored["ad_sql_null"] and not stored["md_sql_null"] and not stored["sm_sql_null"]
-    assert stored["td_sql_null"] and stored["wd_sql_null"]
+    assert stored["session_data"] is None and not stored["session_data_sql_null"]
+    assert not stored["agent_data_sql_null"] and not stored["metadata_sql_null"] and not stored["summary_sql_null"]
+    assert stored["team_data_sql_null"] and stored["workflow_data_sql_null"]
     assert stored["created_at"] == stored["updated_at"]
 
 
@@ -49,7 +43,7 @@ def test_create_workflow_defaults(client, conn):
                     "created_at": body["created_at"], "updated_at": body["updated_at"]}
     stored = row(conn, "w")
     assert stored["session_data"] == {} and stored["workflow_data"] == {} and stored["metadata"] == {}
-    assert not stored["sm_sql_null"] and stored["summary"] is None and stored["ad_sql_null"]
+    assert not stored["summary_sql_null"] and stored["summary"] is None and stored["agent_data_sql_null"]
 
 
 def test_create_reserved_only_metadata_is_null(client, conn):
@@ -169,7 +163,7 @@ def test_patch_wrong_type_does_not_corrupt(client, conn, agent_session):
     resp = client.patch("/sessions/p1?type=workflow", json={"session_name": "x"})
     assert resp.status_code == 200 and "agent_session_id" in resp.get_json()
     stored = row(conn, "p1")
-    assert stored["wd_sql_null"] and stored["metadata"] is None
+    assert stored["workflow_data_sql_null"] and stored["metadata"] is None
 
 
 @pytest.mark.parametrize("summary, loc", [
@@ -229,7 +223,7 @@ def test_delete_removes_runs_and_answers_204(client, conn, agent_session):
     assert row(conn, "p1") is not None
     assert client.delete("/sessions/p1").status_code == 204
     assert row(conn, "p1") is None
-    assert conn.execute(text("SELECT count(*) FROM ai.agno_runs WHERE session_id = 'p1'")).scalar() == 0
+    assert stored_runs(conn, "p1") == []
     assert client.delete("/sessions/never").status_code == 204
 
 
@@ -249,7 +243,7 @@ def test_bulk_delete(client, conn):
     assert resp.status_code == 204
     assert row(conn, "b1") is None and row(conn, "b2") is not None
     # the runs of a session the caller does not own stay, whatever their user column says
-    assert conn.execute(text("SELECT count(*) FROM ai.agno_runs WHERE session_id = 'b2'")).scalar() == 1
+    assert len(stored_runs(conn, "b2")) == 1
 
 
 @pytest.mark.parametrize("body, status", [
