@@ -330,3 +330,56 @@ def test_json_nesting_limit(client, conn, agent_session, depth, status):
             assert all(len(item["input"]) < 1000 for item in resp.get_json()["detail"])
         if resp.status_code != 200:
             assert row(conn, "p1") == before
+
+
+# Where the runs live: agno 2.x's array is written as 2.9.0 writes it, and never rewritten -------
+
+def test_create_writes_the_runs_column_as_each_generation_does(client, conn, layout):
+    assert client.post("/sessions", json={"session_id": "g1"}).status_code == 201
+    created = row(conn, "g1")
+    if layout == "pg-agno2":
+        # agno 2.9.0 stores "no runs" as JSON null (agno2-contract §3.2)
+        assert created["runs"] is None and not created["runs_sql_null"]
+    elif layout == "pg-mixed":
+        # agno 3.x never writes the legacy column: new sessions leave it SQL NULL (§6.3)
+        assert created["runs_sql_null"]
+    else:
+        assert "runs" not in created
+
+
+def test_patch_and_rename_never_rewrite_the_runs_array(client, conn, layout):
+    """agno 2.9.0's PATCH rewrites the array (adds `events: []`, drops runs and keys it does not
+    model, invents message ids); here the runs stay exactly as stored (docs/compatibility.md)."""
+    if layout == "pg-agno3":
+        pytest.skip("no legacy column in this layout")
+    runs = [agent_run("r1", "g2", messages=[{"role": "user", "content": "no id"}]),
+            {"run_id": "wf-in-agent", "workflow_id": "w", "input": "x", "unknown_key": 1}]
+    make_session(conn, "g2", runs=runs)
+    before = row(conn, "g2")
+    resp = client.patch("/sessions/g2", json={"session_name": "P", "session_state": {"a": 1}, "metadata": {"m": 1},
+                                              "summary": {"summary": "s"}})
+    assert resp.status_code == 200
+    assert client.post("/sessions/g2/rename", json={"session_name": "R"}).status_code == 200
+    after = row(conn, "g2")
+    assert after["runs"] == before["runs"] == runs
+    assert after["session_data"] == {"session_name": "R", "session_state": {"a": 1}}
+    assert after["metadata"] == {"m": 1} and after["summary"] == {"summary": "s"}
+
+
+def test_legacy_runs_are_served_and_deleted_with_the_session(client, conn, layout):
+    make_session(conn, "g3", "team")
+    add_run(conn, "g3", {"run_id": "t1", "team_id": "ref-team", "input": {"input_content": "Plan"},
+                         "messages": [{"id": "m1", "role": "user", "content": "Plan my trip"}], "status": "COMPLETED"})
+    add_run(conn, "g3", agent_run("t1-m1", "g3", parent_run_id="t1", agent_id="member"))
+    detail = client.get("/sessions/g3").get_json()
+    assert detail["session_name"] == "Plan my trip"
+    assert [m["id"] for m in detail["chat_history"]] == ["m1"]
+    team_run = client.get("/sessions/g3/runs/t1").get_json()
+    assert ("user_id" in team_run) is (layout != "pg-agno2")  # 2.9.0's TeamRunSchema has no user_id
+    assert client.delete("/sessions/g3").status_code == 204
+    assert row(conn, "g3") is None and stored_runs(conn, "g3") == []
+
+
+def test_readyz_reports_the_layout(client, layout):
+    expected = {"pg-agno3": "agno3", "pg-agno2": "agno2", "pg-mixed": "agno3-mixed"}[layout]
+    assert client.get("/readyz").get_json()["databases"]["db1"]["layout"] == expected
