@@ -117,7 +117,7 @@ def test_team_runs_classification(client, conn, layout):
     assert single["run_id"] == "orphan" and single["agent_id"] == "" and single.get("metadata") is None
     # agno 2.9.0's run schemas lack the fields 3.x added (agno2-contract §7)
     newer = {"metadata", "cancellation_stage"}
-    assert (newer <= set(single)) is (layout != "pg-agno2") and not (newer & set(single)) is (layout == "pg-agno2")
+    assert not newer & set(single) if layout == "pg-agno2" else newer <= set(single)
 
 
 def test_previews(client, conn):
