@@ -136,8 +136,10 @@ def with_sdk(metadata, sdk: str | None):
 # ---------------------------------------------------------------------------------------------
 # Runs as agno decodes them for the detail views (§4.3, §4.7)
 
-def decoded_runs(runs: list[dict], schema_type: str) -> list[dict]:
+def decoded_runs(runs: list[dict], schema_type: str, legacy: bool = False) -> list[dict]:
     if schema_type == "workflow":
+        if legacy:
+            return runs  # agno 2.9.0 loads every run of a workflow session as a workflow run
         return [r for r in runs if not any(r.get(k) for k in ("agent_id", "agent_name", "team_id", "team_name"))]
     return [r for r in runs if "agent_id" in r or "team_id" in r]
 
@@ -346,7 +348,7 @@ def detail(row: dict, runs: list[dict], schema_type: str | None = None, *, emit_
     stype = schema_type or detect_type(row)
     sd_raw = row.get("session_data")
     sd = sd_raw if isinstance(sd_raw, dict) and sd_raw else None
-    decoded = decoded_runs(runs, stype)
+    decoded = decoded_runs(runs, stype, legacy)
     name = derive_name(sd_raw, decoded, stype, row.get("workflow_data"), decoded=True)
     created = row.get("created_at") or None
     updated = row.get("updated_at") or created
