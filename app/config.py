@@ -32,6 +32,13 @@ class DatabaseConfig:
     runs_table: str = "agno_runs"
     # "auto" (detected at first use), "agno2" (legacy layout) or "agno3" (AGNO_DB_LAYOUT).
     generation: str = "auto"
+    # The embedded SQLite database used when nothing is configured: its directory and tables are
+    # created at start-up.
+    embedded: bool = False
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
 
 
 @dataclass
@@ -89,18 +96,42 @@ def sqlalchemy_url(dsn: str) -> str:
     return dsn
 
 
+SQLITE_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
+DEFAULT_SQLITE_PATH = "./data/agno.db"
+
+
 def agno_db_id(url: str, schema: str) -> str:
-    """The id AgentOS gives a PostgresDb built without `id=` (contract §1.8)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{url}#{schema}"))
+    """The id AgentOS gives a database built without `id=` (contract §1.8).
+
+    `PostgresDb(db_url=url)`: uuid5 of `url#schema`. `SqliteDb(db_url=url)`: uuid5 of the URL
+    alone, as given (agno 3.1.10 seeds it with `db_url or db_file`; a `SqliteDb(db_file=…)`
+    therefore has the uuid5 of the file path, which AGNO_DEFAULT_DB_ID or the map can name).
+    """
+    seed = url if url.startswith("sqlite") else f"{url}#{schema}"
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, seed))
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+    for prefix in SQLITE_PREFIXES:
+        if url.startswith(prefix):
+            return url[len(prefix):].split("?", 1)[0]
+    raise ValueError(url)
 
 
 def _validate_url(var: str, url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"{var}: expected a non-empty database URL")
     url = sqlalchemy_url(url.strip())
+    if url.startswith("sqlite"):
+        # A file database only: an in-memory one would be private to each pooled connection.
+        if not url.startswith(SQLITE_PREFIXES) or sqlite_path(url) in ("", ":memory:"):
+            raise ConfigError(f"{var}: expected a SQLite file URL (sqlite:///relative.db or"
+                              f" sqlite:////absolute/path.db), got {url!r}")
+        return url
     if not url.startswith("postgresql+psycopg://"):
         raise ConfigError(f"{var}: unsupported database URL scheme in {url.split(':', 1)[0]!r}"
-                          " (expected postgresql://)")
+                          " (expected postgresql:// or sqlite:///)")
     return url
 
 
@@ -143,6 +174,12 @@ def load_settings(env=None) -> Settings:
             url = _validate_url(var, env[var])
             db_id = env.get("AGNO_DEFAULT_DB_ID") or agno_db_id(url, schema)
             databases[db_id] = DatabaseConfig(db_id, url, schema)
+        else:
+            # Nothing configured: an embedded SQLite file, so the service runs on a bare machine.
+            path = env.get("AGNO_SQLITE_PATH") or DEFAULT_SQLITE_PATH
+            url = _validate_url("AGNO_SQLITE_PATH", f"sqlite:///{path}")
+            db_id = env.get("AGNO_DEFAULT_DB_ID") or agno_db_id(url, schema)
+            databases[db_id] = DatabaseConfig(db_id, url, schema, embedded=True)
 
     for db_id, generation in parse_layouts(env.get("AGNO_DB_LAYOUT"), list(databases)).items():
         databases[db_id] = dataclasses.replace(databases[db_id], generation=generation)

@@ -94,6 +94,8 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database unavailable", exc_info=exc)
         if "statement timeout" in str(exc.orig):
             return error_response(504, "Database statement timed out")
+        if "database is locked" in str(exc.orig):  # SQLite: another writer held the lock past the timeout
+            return error_response(503, "Database is busy, try again later")
         return error_response(503, "Database unavailable")
 
     @app.errorhandler(DBAPIError)

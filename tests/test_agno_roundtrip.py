@@ -10,10 +10,14 @@
 
 The oracle (`AgentOSRoutes`) runs agno's route functions from `agno.os.routers.session` directly;
 see tests/agno_seed.py for why and how.
+
+Every test runs on PostgreSQL (agno's `PostgresDb`) and on a SQLite file (agno's `SqliteDb`,
+the oracle then being AgentOS over that SqliteDb): the `backend` parameter of the fixtures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -23,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 from tests.conftest import new_database
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
 from app import create_app
 from app.config import DatabaseConfig, Settings
@@ -48,6 +52,7 @@ SEEDED = {
     "rt-workflow-dict": "workflow",
 }
 BASE_TIME = 1_795_000_000
+BACKENDS = ("postgresql", "sqlite")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,21 +102,60 @@ def assert_same_answer(env, method, template, query=None, **params):
     return mine[1]
 
 
+@contextlib.contextmanager
+def backend_database(request, directory, name):
+    """A fresh, empty database on the fixture's backend: its SQLAlchemy URL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{directory / name}.db"
+        return
+    with new_database(request.getfixturevalue("pg_server"), name) as url:
+        yield url
+
+
+def table_name(engine, name: str) -> str:
+    """agno's tables live in schema `ai` on PostgreSQL and in no schema on SQLite."""
+    return name if engine.dialect.name == "sqlite" else f"ai.{name}"
+
+
+# SQLite's json_type() names for PostgreSQL's jsonb_typeof() names.
+SQLITE_JSON_TYPES = {"text": "string", "integer": "number", "real": "number", "true": "boolean", "false": "boolean"}
+
+
 def row_snapshot(engine, session_id):
-    """A session row with, for each JSONB column, whether it is SQL NULL and its JSON type."""
+    """A session row with, for each JSON column, whether it is SQL NULL and its JSON type."""
+    sqlite = engine.dialect.name == "sqlite"
     cols = list(SCALAR_COLUMNS)
     for c in JSON_COLUMNS:
-        cols += [f'"{c}"', f'"{c}" IS NULL AS "{c}:sql_null"', f'jsonb_typeof("{c}") AS "{c}:json_type"']
+        typeof = f'json_type("{c}")' if sqlite else f'jsonb_typeof("{c}")'
+        cols += [f'"{c}"', f'"{c}" IS NULL AS "{c}:sql_null"', f'{typeof} AS "{c}:json_type"']
     with engine.connect() as conn:
-        row = conn.execute(text(f"SELECT {', '.join(cols)} FROM ai.agno_sessions WHERE session_id = :s"),
-                           {"s": session_id}).mappings().first()
-    return dict(row) if row is not None else None
+        row = conn.execute(text(f"SELECT {', '.join(cols)} FROM {table_name(engine, 'agno_sessions')} "
+                                "WHERE session_id = :s"), {"s": session_id}).mappings().first()
+    if row is None:
+        return None
+    row = dict(row)
+    if sqlite:  # JSON text, 0/1 and SQLite's type names, as the PostgreSQL snapshot has them
+        for c in JSON_COLUMNS:
+            row[c] = json.loads(row[c]) if row[c] is not None else None
+            row[f"{c}:sql_null"] = bool(row[f"{c}:sql_null"])
+            row[f"{c}:json_type"] = SQLITE_JSON_TYPES.get(row[f"{c}:json_type"], row[f"{c}:json_type"])
+    return row
 
 
 def run_count(engine, session_id) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM ai.agno_runs WHERE session_id = :s"),
+        return conn.execute(text(f"SELECT count(*) FROM {table_name(engine, 'agno_runs')} WHERE session_id = :s"),
                             {"s": session_id}).scalar_one()
+
+
+def run_rows(engine, where="1 = 1", **params) -> list[dict]:
+    """agno_runs rows (run_data decoded) in session and run order."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT session_id, run_type, agent_id, parent_run_id, run_data FROM "
+                                 f"{table_name(engine, 'agno_runs')} WHERE {where} ORDER BY session_id, run_index"),
+                            params).mappings().all()
+    return [dict(r, run_data=json.loads(r["run_data"]) if isinstance(r["run_data"], str) else r["run_data"])
+            for r in rows]
 
 
 def replace_strings(value, mapping):
@@ -148,17 +192,18 @@ def pin_times(engine, *session_ids, created=BASE_TIME, updated=BASE_TIME + 50):
     """Give twin rows the same past timestamps, so answers that echo them are comparable and a
     write that bumps updated_at is visible."""
     with engine.begin() as conn:
-        conn.execute(text("UPDATE ai.agno_sessions SET created_at = :c, updated_at = :u "
-                          "WHERE session_id = ANY(:ids)"), {"c": created, "u": updated, "ids": list(session_ids)})
+        conn.execute(text(f"UPDATE {table_name(engine, 'agno_sessions')} SET created_at = :c, updated_at = :u "
+                          "WHERE session_id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                     {"c": created, "u": updated, "ids": list(session_ids)})
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. agno writes, we serve
 
 
-@pytest.fixture(scope="module")
-def seeded(pg_server):
-    with new_database(pg_server, f"agno_rt_{uuid.uuid4().hex[:12]}") as url:
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(request, tmp_path_factory):
+    with backend_database(request, tmp_path_factory.mktemp("seeded"), f"agno_rt_{uuid.uuid4().hex[:12]}") as url:
         db = agno_db(url_string(url))
         engine = create_engine(url)
         app = build_app(url)
@@ -171,12 +216,12 @@ def seeded(pg_server):
             # comparable; tie-breaking itself is covered by test_list_ties_are_broken_by_session_id.
             with engine.begin() as conn:
                 for i, sid in enumerate(SEEDED):
-                    conn.execute(text("UPDATE ai.agno_sessions SET created_at = :c, updated_at = :u "
-                                      "WHERE session_id = :s"),
+                    conn.execute(text(f"UPDATE {table_name(engine, 'agno_sessions')} SET created_at = :c, "
+                                      "updated_at = :u WHERE session_id = :s"),
                                  {"c": BASE_TIME + 100 * i, "u": BASE_TIME + 100 * i + 7 * (i % 3), "s": sid})
             with engine.connect() as conn:
                 runs = {}
-                for sid, rid in conn.execute(text("SELECT session_id, run_id FROM ai.agno_runs "
+                for sid, rid in conn.execute(text(f"SELECT session_id, run_id FROM {table_name(engine, 'agno_runs')} "
                                                   "ORDER BY session_id, run_index")):
                     runs.setdefault(sid, []).append(rid)
             yield SimpleNamespace(db=db, engine=engine, oracle=AgentOSRoutes(db, DB_ID), client=app.test_client(),
@@ -194,16 +239,14 @@ def test_seed_wrote_what_the_scenarios_need(seeded):
         "rt-agent-two-turns": 2, "rt-agent-tool": 1, "rt-agent-summary": 1, "rt-agent-structured": 1,
         "rt-agent-anon": 1, "rt-team-delegate": 2, "rt-team-plain": 2, "rt-workflow-steps": 1,
         "rt-workflow-dict": 1}
+    rows = run_rows(seeded.engine)
+    member = [(r["run_type"], r["agent_id"], r["parent_run_id"]) for r in rows if r["session_id"] == "rt-team-delegate"]
+    tool_run = next(r["run_data"] for r in rows if r["session_id"] == "rt-agent-tool")
+    with_events = [r["session_id"] for r in rows if r["parent_run_id"] is None and r["run_data"].get("events")]
+    step_runs = next(r["run_data"]["step_executor_runs"] for r in rows if r["session_id"] == "rt-workflow-steps")
     with seeded.engine.connect() as conn:
-        member = conn.execute(text("SELECT run_type, agent_id, parent_run_id FROM ai.agno_runs "
-                                   "WHERE session_id = 'rt-team-delegate' ORDER BY run_index")).all()
-        tool_run = conn.execute(text("SELECT run_data FROM ai.agno_runs WHERE session_id = 'rt-agent-tool'")
-                                ).scalar_one()
-        with_events = conn.execute(text("SELECT session_id FROM ai.agno_runs WHERE parent_run_id IS NULL AND "
-                                        "jsonb_array_length(coalesce(run_data->'events', '[]')) > 0")).scalars().all()
-        step_runs = conn.execute(text("SELECT run_data->'step_executor_runs' FROM ai.agno_runs "
-                                      "WHERE session_id = 'rt-workflow-steps'")).scalar_one()
-        users = conn.execute(text("SELECT DISTINCT user_id FROM ai.agno_sessions")).scalars().all()
+        users = conn.execute(text(f"SELECT DISTINCT user_id FROM {table_name(seeded.engine, 'agno_sessions')}")
+                             ).scalars().all()
     assert member[0][:2] == ("agent", "rt-member") and member[0][2] == runs["rt-team-delegate"][1]
     assert [t["tool_name"] for t in tool_run["tools"]] == ["lookup_capital"]
     assert any(m["role"] == "tool" for m in tool_run["messages"])
@@ -247,7 +290,9 @@ def test_list_default_page_holds_every_seeded_session(seeded):
     assert [s["session_id"] for s in body["data"]] == list(reversed(SEEDED))
     names = {s["session_id"]: s["session_name"] for s in body["data"]}
     assert names["rt-team-delegate"] == "What is the answer?"
-    assert names["rt-workflow-dict"] == '{"depth": 2, "topic": "dogs"}'
+    # JSONB orders object keys (shortest first); SQLite keeps the JSON text agno wrote
+    dogs = '{"topic": "dogs", "depth": 2}' if seeded.engine.dialect.name == "sqlite" else '{"depth": 2, "topic": "dogs"}'
+    assert names["rt-workflow-dict"] == dogs
     assert names["rt-agent-summary"] == "Colour talk"
 
 
@@ -260,7 +305,10 @@ def test_list_ties_are_broken_by_session_id(seeded):
     assert mine[1]["meta"] == theirs[1]["meta"]
     by_id = lambda items: sorted(items, key=lambda s: s["session_id"])  # noqa: E731
     assert by_id(mine[1]["data"]) == by_id(theirs[1]["data"])
-    keys = [(s.get("user_id") is None, s.get("user_id") or "", s["session_id"]) for s in mine[1]["data"]]
+    # NULLs sort last ascending on PostgreSQL, first on SQLite (each as its AgentOS does)
+    nulls_first = seeded.engine.dialect.name == "sqlite"
+    keys = [((s.get("user_id") is None) != nulls_first, s.get("user_id") or "", s["session_id"])
+            for s in mine[1]["data"]]
     assert keys == sorted(keys)
 
 
@@ -326,18 +374,20 @@ def test_user_filter_and_not_found_match_agentos(seeded, query):
 # 2. We write, agno reads
 
 
-@pytest.fixture
-def twin(fresh_url, make_app):
-    """Our app and AgentOS's routes over the same fresh database, plus agno's PostgresDb."""
-    app = make_app(fresh_url)
-    db = agno_db(url_string(fresh_url))
-    engine = create_engine(fresh_url)
-    try:
-        yield SimpleNamespace(client=app.test_client(), oracle=AgentOSRoutes(db, DB_ID), db=db, engine=engine)
-    finally:
-        close_app(app)
-        db.close()
-        engine.dispose()
+@pytest.fixture(params=BACKENDS)
+def twin(request, tmp_path):
+    """Our app and AgentOS's routes over the same fresh database, plus agno's PostgresDb or SqliteDb."""
+    with backend_database(request, tmp_path, f"agno_svc_{uuid.uuid4().hex[:12]}") as url:
+        app = build_app(url)
+        db = agno_db(url_string(url))
+        engine = create_engine(url)
+        try:
+            yield SimpleNamespace(client=app.test_client(), oracle=AgentOSRoutes(db, DB_ID), db=db, engine=engine,
+                                  sqlite=request.param == "sqlite")
+        finally:
+            close_app(app)
+            db.close()
+            engine.dispose()
 
 
 def create_twins(env, session_type, body, name):
@@ -572,15 +622,24 @@ def test_rename_matches_agentos(twin, start):
     our_id, agno_id, _, _ = create_twins(twin, session_type, body, start)
     pin_times(twin.engine, our_id, agno_id)
     for name in ("Renamed", "", "Grüße 🙂"):
+        before = int(time.time())
         mine = ours(twin.client, "POST", "/sessions/{session_id}/rename", body={"session_name": name},
                     session_id=our_id)
         theirs = twin.oracle.request("POST", "/sessions/{session_id}/rename", body={"session_name": name},
                                      session_id=agno_id)
         assert mine[0] == theirs[0] == 200, (mine, theirs)
+        if twin.sqlite:
+            # SqliteDb renames by upserting the whole session, which stamps updated_at (PostgresDb
+            # sets the name in place); we follow each.
+            mine, theirs = [(m[0], without_write_times(m[1], ["updated_at"])) for m in (mine, theirs)]
         assert replace_strings(mine[1], {our_id: "<sid>"}) == replace_strings(theirs[1], {agno_id: "<sid>"})
         our_row, _ = assert_rows_equal(twin, our_id, agno_id)
-        assert (our_row["created_at"], our_row["updated_at"]) == (BASE_TIME, BASE_TIME + 50), \
-            "rename does not touch updated_at"
+        if twin.sqlite:
+            assert our_row["created_at"] == BASE_TIME and our_row["updated_at"] >= before
+            pin_times(twin.engine, our_id, agno_id)
+        else:
+            assert (our_row["created_at"], our_row["updated_at"]) == (BASE_TIME, BASE_TIME + 50), \
+                "rename does not touch updated_at"
         session = assert_agno_reads_same(twin, our_id, agno_id, session_type)
         assert session.session_data["session_name"] == name
     # a type that does not match the row is a SQL filter on rename: 404 on both sides
@@ -589,25 +648,33 @@ def test_rename_matches_agentos(twin, start):
                 session_id=our_id)
     theirs = twin.oracle.request("POST", "/sessions/{session_id}/rename", query={"type": other},
                                  body={"session_name": "x"}, session_id=agno_id)
+    if twin.sqlite:
+        # Documented difference (docs/compatibility.md): SqliteDb reads the row whatever its type,
+        # then upserts it as the requested type, writing that type's columns into the row.
+        assert (mine[0], theirs[0]) == (404, 200)
+        assert row_snapshot(twin.engine, agno_id)[f"{other}_data:sql_null"] is False
+        assert row_snapshot(twin.engine, our_id)[f"{other}_data:sql_null"] is True
+        return
     assert mine[0] == theirs[0] == 404
     assert replace_strings(mine[1], {our_id: "<sid>"}) == replace_strings(theirs[1], {agno_id: "<sid>"})
 
 
 @pytest.mark.parametrize("session_type", ["agent", "team"])
 def test_rename_of_session_without_session_data(twin, session_type):
-    """agno 500s here (JSON-null session_data, contract §5.5); we store the name (documented fix)."""
+    """agno on PostgreSQL 500s here (JSON-null session_data, contract §5.5); we store the name
+    (documented fix). agno on SQLite renames through a whole-session upsert, which works."""
     our_id, agno_id, _, _ = create_twins(twin, session_type, {"user_id": "u5"}, f"{session_type}-nodata")
-    theirs = twin.oracle.request("POST", "/sessions/{session_id}/rename", body={"session_name": "Named later"},
-                                 session_id=agno_id)
-    assert theirs == (500, {"detail": "Internal server error (DataError)"})  # the agno bug, still there
-    renamed = ours(twin.client, "POST", "/sessions/{session_id}/rename", body={"session_name": "Named later"},
-                   session_id=our_id)
+    rename = {"session_name": "Named later"}
+    theirs = twin.oracle.request("POST", "/sessions/{session_id}/rename", body=rename, session_id=agno_id)
+    if not twin.sqlite:
+        assert theirs == (500, {"detail": "Internal server error (DataError)"})  # the agno bug, still there
+    renamed = ours(twin.client, "POST", "/sessions/{session_id}/rename", body=rename, session_id=our_id)
     assert renamed[0] == 200
     assert renamed[1]["session_name"] == "Named later"
     # Our answer and row are what AgentOS produces when it can name such a session (by PATCH,
     # which also answers with nulls emitted; its updated_at bump is the only expected change).
-    patched = twin.oracle.request("PATCH", "/sessions/{session_id}", body={"session_name": "Named later"},
-                                  session_id=agno_id)
+    patched = theirs if twin.sqlite else twin.oracle.request("PATCH", "/sessions/{session_id}", body=rename,
+                                                             session_id=agno_id)
     assert patched[0] == 200
     assert replace_strings(without_write_times(renamed[1]), {our_id: "<sid>"}) == \
         replace_strings(without_write_times(patched[1]), {agno_id: "<sid>"})
@@ -701,6 +768,8 @@ def test_delete_matches_agentos(twin):
 def test_tables_we_create_are_the_tables_agno_creates(twin):
     """Our first write into an empty database creates agno's tables; agno's DDL, in another schema
     of the same database, must match column for column, index for index."""
+    if twin.sqlite:
+        pytest.skip("PostgreSQL schemas; tests/test_sqlite.py compares the SQLite DDL")
     assert ours(twin.client, "POST", "/sessions", {"type": "agent"}, {"session_id": "first"})[0] == 201
     reference = agno_db(url_string(twin.engine.url), db_schema="agno_ref")
     try:  # agno creates its tables lazily, on its first session and run writes

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app
-from sqlalchemy import create_engine, inspect, select, text
+from flask import Flask, current_app, has_request_context, request
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from ..config import DatabaseConfig, Settings
+from ..config import DatabaseConfig, Settings, sqlite_path
 from . import tables
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ class EngineRegistry:
         return engine
 
     def _create_engine(self, db: DatabaseConfig) -> Engine:
+        if db.dialect == "sqlite":
+            return create_sqlite_engine(db, self.settings)
         s = self.settings
         options = {}
         if db.schema != tables.SCHEMA:
@@ -143,10 +146,19 @@ class EngineRegistry:
         )
 
     @contextlib.contextmanager
-    def transaction(self, db_id: str):
-        """One transaction: commit when the block succeeds, roll back when it raises."""
-        with self.engine(db_id).begin() as conn:
-            yield conn
+    def transaction(self, db_id: str, write: bool | None = None):
+        """One transaction: commit when the block succeeds, roll back when it raises.
+
+        `write` (by default: the request is not a GET/HEAD) matters on SQLite only: a write
+        transaction takes the database's write lock when it begins (`BEGIN IMMEDIATE`), so
+        concurrent writers queue on the busy timeout instead of failing half-way through."""
+        if write is None:
+            write = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        with self.engine(db_id).connect() as conn:
+            if write and conn.dialect.name == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     def layout(self, db_id: str, conn: Connection) -> Layout:
         """The database's layout, detected at first use and looked at again after
@@ -179,6 +191,44 @@ class EngineRegistry:
         with self.engine(db_id).connect() as conn:
             conn.execute(text("SELECT 1"))
             return self.layout(db_id, conn)
+
+
+def create_sqlite_engine(db: DatabaseConfig, settings: Settings) -> Engine:
+    """An engine over a SQLite file in agno's `SqliteDb` layout (no schemas: `ai` maps to none).
+
+    Connections are set up as agno 3.1.10's `SqliteDb` sets up its own (`PRAGMA foreign_keys = ON`,
+    so `agno_runs` rows cascade with their session; `journal_mode=WAL`, which persists in the
+    file, so readers never wait for a writer), plus a busy timeout of `AGNO_DB_POOL_TIMEOUT`
+    seconds. pysqlite's own transaction handling is switched off: transactions begin with an
+    explicit `BEGIN`, `BEGIN IMMEDIATE` for writes (see `EngineRegistry.transaction`). Another
+    worker holding the write lock past the timeout raises "database is locked", a 503.
+    """
+    if db.embedded:
+        os.makedirs(os.path.dirname(os.path.abspath(sqlite_path(db.url))), exist_ok=True)
+    busy_ms = int(settings.pool_timeout * 1000)
+    engine = create_engine(
+        db.url,
+        pool_size=settings.pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout,
+        connect_args={"timeout": settings.pool_timeout, "check_same_thread": False},
+        execution_options={"schema_translate_map": {tables.SCHEMA: None}},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+
+    return engine
 
 
 def log_layouts(settings: Settings, logger: logging.Logger) -> None:

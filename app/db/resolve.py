@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from ..config import DatabaseConfig
 from ..errors import BadRequest, NotFound, ServiceUnavailable
@@ -58,6 +58,8 @@ def _has_table(db: Database, table: str) -> bool:
     if table not in names:
         return False
     with db.transaction() as conn:
+        if conn.dialect.name == "sqlite":
+            return inspect(conn).has_table(table)
         found = conn.execute(text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = :t"),
                              {"s": db.config.schema, "t": table}).first()
     return found is not None

@@ -1,14 +1,21 @@
 """agno's session tables, column for column as agno 3.1.10 creates them (schema `ai`).
 
+The same objects create and read agno's `SqliteDb` layout: identical tables, columns, indexes
+(names included) and foreign key, with VARCHAR/BIGINT/JSON column types and no schema.
+
 Other schemas are reached through each engine's `schema_translate_map`, so these objects are
 declared once. The legacy `runs` column exists only in databases that started on agno 2.x; it
 is declared on a second `Table` object used for those databases only.
 """
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
 
 SCHEMA = "ai"
+
+# JSONB on PostgreSQL (agno's PostgresDb); JSON on SQLite, which agno's SqliteDb stores as TEXT in
+# a column declared `JSON`. On both, Python None is the JSON text `null` and `null()` SQL NULL.
+JSON_DOCUMENT = JSON(none_as_null=False).with_variant(JSONB(none_as_null=False), "postgresql")
 
 metadata = MetaData(
     schema=SCHEMA,
@@ -28,18 +35,18 @@ def _session_columns(legacy: bool = False):
         Column("team_id", String),
         Column("workflow_id", String),
         Column("user_id", String),
-        Column("session_data", JSONB(none_as_null=False)),
-        Column("agent_data", JSONB(none_as_null=False)),
-        Column("team_data", JSONB(none_as_null=False)),
-        Column("workflow_data", JSONB(none_as_null=False)),
-        Column("metadata", JSONB(none_as_null=False)),
-        Column("summary", JSONB(none_as_null=False)),
+        Column("session_data", JSON_DOCUMENT),
+        Column("agent_data", JSON_DOCUMENT),
+        Column("team_data", JSON_DOCUMENT),
+        Column("workflow_data", JSON_DOCUMENT),
+        Column("metadata", JSON_DOCUMENT),
+        Column("summary", JSON_DOCUMENT),
         Column("created_at", BigInteger, nullable=False, index=True),
         Column("updated_at", BigInteger),
     ]
     if legacy:
         # agno 2.x keeps every run of a session in this array, declared between metadata and summary.
-        columns.insert(11, Column("runs", JSONB(none_as_null=False)))
+        columns.insert(11, Column("runs", JSON_DOCUMENT))
     return columns
 
 
@@ -59,7 +66,7 @@ runs = Table(
     Column("parent_run_id", String),
     Column("status", String, index=True),
     Column("run_index", BigInteger),
-    Column("run_data", JSONB, nullable=False),
+    Column("run_data", JSON_DOCUMENT, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
     Column("updated_at", BigInteger),
     Index("idx_agno_runs_session_id_run_index", "session_id", "run_index"),

@@ -7,14 +7,14 @@ import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (Numeric, String, and_, bindparam, case, cast, column, false, func, literal, literal_column, not_,
-                        null, or_, select, text, true)
+from sqlalchemy import (Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal, literal_column,
+                        not_, null, or_, select, table, text, true)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 
 from ..db import tables
 from ..db.engines import Layout
-from . import render
+from . import render, store_sqlite
 
 INT64_MAX = 2**63 - 1
 JSON_NULL_TEXT = "null"
@@ -127,6 +127,10 @@ def _array_runs(st):
 def list_sessions(conn: Connection, layout: Layout, *, session_type=None, component_id=None, user_id=None,
                   session_name=None, limit=20, page=1, sort_by="created_at", sort_order="desc"):
     """One page of list items and the total count of the filter."""
+    if layout.dialect == "sqlite":
+        return store_sqlite.list_sessions(
+            conn, layout, session_type=session_type, component_id=component_id, user_id=user_id,
+            session_name=session_name, limit=limit, page=page, sort_by=sort_by, sort_order=sort_order)
     st = layout.session_table
     conds = _filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
                      session_name=session_name)
@@ -259,7 +263,8 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
         stmt = (select(rt.c.run_data).where(rt.c.session_id == row["session_id"])
                 .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
         if not has_blob:
-            stmt = stmt.where(*_run_filters(rt, created_after, created_before, statuses))
+            run_filters = store_sqlite.run_filters if layout.dialect == "sqlite" else _run_filters
+            stmt = stmt.where(*run_filters(rt, created_after, created_before, statuses))
         table_runs = list(conn.execute(stmt).scalars())
         if not has_blob:
             return _python_time_filter(table_runs, created_after, created_before)
@@ -368,7 +373,8 @@ def create_session(conn: Connection, layout: Layout, *, session_type: str, body:
                        "metadata": metadata})
     if layout.legacy:
         values["runs"] = None  # agno 2.x stores "no runs" as JSON null; 3.x never writes the column
-    stmt = insert(st).values(**values).on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st)
+    insert_into = store_sqlite.insert if layout.dialect == "sqlite" else insert
+    stmt = insert_into(st).values(**values).on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st)
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row is not None else None
 
@@ -423,6 +429,9 @@ def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict
 
 def rename_session(conn: Connection, layout: Layout, *, session_id: str, name: str, session_type=None,
                    user_id=None):
+    if layout.dialect == "sqlite":
+        return store_sqlite.rename_session(conn, layout, session_id=session_id, name=name,
+                                           session_type=session_type, user_id=user_id)
     st = layout.session_table
     name_json = func.to_jsonb(cast(bindparam("new_name", name, String), String))
     new_data = case(
@@ -439,10 +448,16 @@ def rename_session(conn: Connection, layout: Layout, *, session_id: str, name: s
     return dict(row) if row is not None else None
 
 
-_SIDE_TABLES = ("agno_transcripts", "agno_compactions", "agno_tool_results")
+# agno's other tables with rows per session, and the column naming the agno session: transcripts
+# are keyed by the external framework's session id and keep agno's in `agno_session_id`.
+_SIDE_TABLES = {"agno_transcripts": "agno_session_id", "agno_compactions": "session_id",
+                "agno_tool_results": "session_id"}
 
 
 def _existing_side_tables(conn: Connection, schema: str) -> list[str]:
+    if conn.dialect.name == "sqlite":
+        names = set(inspect(conn).get_table_names())
+        return [name for name in _SIDE_TABLES if name in names]
     return list(conn.execute(
         text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s AND table_name = ANY(:t)"),
         {"s": schema, "t": list(_SIDE_TABLES)}).scalars())
@@ -460,7 +475,12 @@ def delete_sessions(conn: Connection, layout: Layout, *, session_ids: list[str],
     if layout.has_runs_table:
         conn.execute(tables.runs.delete().where(tables.runs.c.session_id.in_(deleted)))
     for name in _existing_side_tables(conn, schema):
-        conn.execute(text(f'DELETE FROM "{schema}"."{name}" WHERE session_id = ANY(:ids)'), {"ids": deleted})
+        key = _SIDE_TABLES[name]
+        if conn.dialect.name == "sqlite":
+            side = table(name, column(key))
+            conn.execute(side.delete().where(side.c[key].in_(deleted)))
+        else:
+            conn.execute(text(f'DELETE FROM "{schema}"."{name}" WHERE {key} = ANY(:ids)'), {"ids": deleted})
     return deleted
 
 
@@ -473,14 +493,20 @@ def bootstrap_tables(conn: Connection, schema: str, generation: str = "agno3") -
 
     agno 3.x creates `agno_sessions`, `agno_runs` and version rows `3.0.0` for both; agno 2.9.0
     creates `agno_sessions` with the `runs` column and a version row `2.5.6` (agno2-contract §3.1).
+    On SQLite (agno's SqliteDb layout: the same tables, no schema) the caller's write transaction
+    (`BEGIN IMMEDIATE`) already excludes every other writer.
     """
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"agno-session-service:{schema}"})
-    exists = conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"
-                               " AND table_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions')"),
-                          {"s": schema}).scalar_one()
-    if exists:
-        return False
-    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    if conn.dialect.name == "sqlite":
+        if {"agno_sessions", "agno_runs", "agno_schema_versions"} & set(inspect(conn).get_table_names()):
+            return False
+    else:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"agno-session-service:{schema}"})
+        exists = conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"
+                                   " AND table_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions')"),
+                              {"s": schema}).scalar_one()
+        if exists:
+            return False
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     if generation == "agno2":
         created, version = [tables.legacy_sessions, tables.legacy_schema_versions], "2.5.6"
         tables.legacy_metadata.create_all(conn, tables=created)
