@@ -7,8 +7,8 @@ import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal, literal_column,
-                        not_, null, or_, select, table, text, true)
+from sqlalchemy import (BigInteger, Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal,
+                        literal_column, not_, null, or_, select, table, text, true, union_all)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 
@@ -124,6 +124,42 @@ def _array_runs(st):
     return elements.c.value, [elements.c.ord], elements, [func.jsonb_typeof(elements.c.value) == "object"]
 
 
+def _merged_runs(st):
+    """A page row's runs on a migrated database, merged as agno 3.x merges them (contract §3.6,
+    agno2-contract §6.4): the legacy array in order, each element replaced by its `agno_runs` row
+    when there is one, then the session's other `agno_runs` rows in table order."""
+    runs = st.c.legacy_runs
+    elements = func.jsonb_array_elements(
+        case((func.jsonb_typeof(runs) == "array", runs), else_=literal_column("'[]'::jsonb"))
+    ).table_valued(column("value", JSONB), with_ordinality="ord").render_derived(name="e")
+    element_id = elements.c.value.op("->>", return_type=String)(literal("run_id", String))
+    replaced = tables.runs.alias("replaced")
+    from_array = (
+        select(func.coalesce(replaced.c.run_data, elements.c.value).label("run_data"), literal(0).label("part"),
+               elements.c.ord.label("pos"), literal(None, BigInteger).label("run_index"),
+               literal(None, BigInteger).label("created_at"))
+        .select_from(elements.outerjoin(replaced, and_(replaced.c.session_id == st.c.session_id,
+                                                       replaced.c.run_id == element_id)))
+        .where(func.jsonb_typeof(elements.c.value) == "object", func.coalesce(element_id, "") != "")
+        .correlate(st)
+    )
+    others = tables.runs.alias("others")
+    in_array = func.jsonb_array_elements(
+        case((func.jsonb_typeof(runs) == "array", runs), else_=literal_column("'[]'::jsonb"))
+    ).table_valued(column("value", JSONB)).render_derived(name="a")
+    from_table = (
+        select(others.c.run_data, literal(1), literal(None, BigInteger), others.c.run_index, others.c.created_at)
+        .where(others.c.session_id == st.c.session_id)
+        .where(~select(literal(1)).select_from(in_array)
+               .where(in_array.c.value.op("->>", return_type=String)(literal("run_id", String)) == others.c.run_id)
+               .exists())
+        .correlate(st)
+    )
+    merged = union_all(from_array, from_table).subquery("merged")
+    ordering = [merged.c.part, merged.c.pos, merged.c.run_index.asc().nulls_last(), merged.c.created_at]
+    return merged.c.run_data, ordering, merged, []
+
+
 def list_sessions(conn: Connection, layout: Layout, *, session_type=None, component_id=None, user_id=None,
                   session_name=None, limit=20, page=1, sort_by="created_at", sort_order="desc"):
     """One page of list items and the total count of the filter."""
@@ -150,15 +186,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
         st.c.workflow_data.op("->>")("name").label("workflow_name"),
         st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
     ]
-    # Names of unnamed sessions come from their first runs. In SQL, from agno_runs (3.x) or from
-    # the legacy array (2.x); only a mixed session's legacy array (merged with agno_runs) and a
-    # legacy array stored as a JSON string are named in Python.
-    if layout.legacy:
+    # Names of unnamed sessions come from their first runs, found in SQL: in agno_runs (3.x), in
+    # the legacy array (2.x), or in both merged (a migrated database). Only a legacy array stored
+    # as a JSON string is named in Python.
+    if layout.has_legacy_runs:
         columns.append(st.c.runs.label("legacy_runs"))
         columns.append((func.jsonb_typeof(st.c.runs) == "string").label("has_legacy"))
-    elif layout.has_legacy_runs:
-        columns.append(and_(func.jsonb_typeof(st.c.runs).in_(["array", "string"]),
-                            st.c.runs != literal_column("'[]'::jsonb")).label("has_legacy"))
     key = _sort_key(st, sort_by)
     if key is not None:
         columns.append(key.label("sort_key"))
@@ -166,7 +199,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     page_q = stmt.limit(min(limit, INT64_MAX)).offset(offset).subquery("page")
     # The sort key and the legacy array stay inside the database.
     shown = [c for c in page_q.c if c.name not in ("sort_key", "legacy_runs")]
-    source = _array_runs(page_q) if layout.legacy else _table_runs(page_q) if layout.reads_runs_table else None
+    if layout.legacy or (layout.has_legacy_runs and not layout.reads_runs_table):
+        source = _array_runs(page_q)
+    elif layout.reads_runs_table:
+        source = _merged_runs(page_q) if layout.has_legacy_runs else _table_runs(page_q)
+    else:
+        source = None
     if source is not None:
         named = _name_lateral(page_q, source)
         final = select(*shown, named.c.run_message, named.c.run_input,

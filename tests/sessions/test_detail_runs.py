@@ -43,9 +43,12 @@ def test_detail_not_found_messages(client, agent):
     assert client.get("/sessions/a%2Fb").get_json() == {"detail": "Not Found"}
 
 
-def test_detail_rendered_as_other_type(client, agent):
+def test_detail_rendered_as_other_type(client, agent, layout):
     body = client.get("/sessions/s1?type=workflow").get_json()
-    assert body["workflow_data"] == {} and body["metadata"] == {} and body["session_name"] == ""
+    assert body["workflow_data"] == {} and body["metadata"] == {}
+    # agno 3.x names a workflow from workflow runs only; agno 2.9.0 loads every run as one
+    expected = '{"input_content": "Hello there"}' if layout == "pg-agno2" else ""
+    assert body["session_name"] == expected
 
 
 def test_chat_history_drops_system_tool_history_and_member_runs(client, conn):
@@ -120,7 +123,7 @@ def test_team_runs_classification(client, conn, layout):
     assert not newer & set(single) if layout == "pg-agno2" else newer <= set(single)
 
 
-def test_previews(client, conn):
+def test_previews(client, conn, layout):
     make_session(conn, "p")
     add_run(conn, "p", agent_run("r", "p", "x" * 400, answer="y" * 400))
     add_run(conn, "p", agent_run("d", "p", "dict", answer={"city": "Rome", "n": "schön"}))
@@ -128,7 +131,9 @@ def test_previews(client, conn):
     assert previews[0]["run_input"] == "x" * 280 and previews[0]["content_preview"] == "y" * 280
     assert list(previews[0]) == ["run_id", "parent_run_id", "agent_id", "user_id", "status", "run_input",
                                  "content_preview", "created_at"]
-    assert previews[1]["content_preview"] == '{"n": "sch\\u00f6n", "city": "Rome"}'
+    # JSONB orders keys (shortest first); SQLite keeps them as written
+    assert previews[1]["content_preview"] == ('{"city": "Rome", "n": "sch\\u00f6n"}' if layout == "sqlite" else
+                                              '{"n": "sch\\u00f6n", "city": "Rome"}')
 
 
 def test_single_run(client, agent):
@@ -154,7 +159,7 @@ def test_list_content_is_served_not_500(client, conn):
 def test_legacy_blob_is_merged(client, conn, layout):
     """A 2.x database migrated by 3.x: the legacy array first, agno_runs winning per run_id, then
     the table's other runs (agno2-contract §6.4). On a 2.x database only the array counts."""
-    if layout == "pg-agno3":
+    if layout in ("pg-agno3", "sqlite"):
         pytest.skip("no legacy column in this layout")
     make_session(conn, "leg", runs=[{"run_id": "legacy-run-1", "agent_id": "ref-agent", "content": "old",
                                      "messages": [user_message("From blob")]},
