@@ -1,4 +1,5 @@
-"""Real PostgreSQL for every test: one throwaway cluster, schema created once, rollback per test."""
+"""Real PostgreSQL for every test: one throwaway cluster, schema created once, rollback per test.
+The route tests also run on a SQLite file in agno's SqliteDb layout (layout `sqlite`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pgcluster  # noqa: E402
 from app import create_app  # noqa: E402
 from app.config import DatabaseConfig, Settings, sqlalchemy_url  # noqa: E402
 from app.db import tables  # noqa: E402
-from app.db.engines import EngineRegistry  # noqa: E402
+from app.db.engines import EngineRegistry, create_sqlite_engine  # noqa: E402
 from app.sessions import store  # noqa: E402
 
 DB_ID = "db1"
@@ -28,7 +29,9 @@ DB_ID = "db1"
 # The PostgreSQL layouts every route test runs on: one schema each in the shared test database.
 #   pg-agno3: agno 3.x (runs in agno_runs); pg-agno2: agno 2.x (runs in agno_sessions.runs, no
 #   agno_runs); pg-mixed: a 2.x database migrated by agno 3.x (both).
-LAYOUT_SCHEMAS = {"pg-agno3": "ai", "pg-agno2": "legacy", "pg-mixed": "mixed"}
+LAYOUT_SCHEMAS = {"pg-agno3": "ai", "pg-agno2": "legacy", "pg-mixed": "mixed",
+                  # agno 3.x's SqliteDb layout in a SQLite file (no schemas)
+                  "sqlite": "ai"}
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +83,20 @@ def database(pg_server):
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory):
+    """A SQLite file with agno's SqliteDb tables, created once (engine set up as the service's)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'agno.db'}"
+    engine = create_sqlite_engine(DatabaseConfig(DB_ID, url), make_settings())
+    with engine.begin() as conn:
+        store.bootstrap_tables(conn, "ai")
+    yield engine
+    engine.dispose()
+
+
 def _in_schema(connection, schema):
+    if connection.dialect.name == "sqlite":  # agno's SqliteDb tables have no schema
+        return connection.execution_options(schema_translate_map={"ai": None})
     return connection.execution_options(schema_translate_map={"ai": schema} if schema != "ai" else None)
 
 
@@ -91,8 +107,9 @@ def layout():
 
 
 @pytest.fixture
-def conn(database, layout):
+def conn(request, layout):
     """A connection inside a transaction that is rolled back after the test, in the layout's schema."""
+    database = request.getfixturevalue("sqlite_database" if layout == "sqlite" else "database")
     with database.connect() as connection:
         _in_schema(connection, LAYOUT_SCHEMAS[layout])
         connection.info["test_layout"] = layout
@@ -127,8 +144,8 @@ def make_settings(url="postgresql+psycopg://unused/db", **overrides) -> Settings
 
 @pytest.fixture
 def settings(layout):
-    return make_settings(databases={DB_ID: DatabaseConfig(DB_ID, "postgresql+psycopg://unused/db",
-                                                          schema=LAYOUT_SCHEMAS[layout])})
+    url = "sqlite:///unused.db" if layout == "sqlite" else "postgresql+psycopg://unused/db"
+    return make_settings(databases={DB_ID: DatabaseConfig(DB_ID, url, schema=LAYOUT_SCHEMAS[layout])})
 
 
 @pytest.fixture

@@ -43,7 +43,10 @@ def jtext(expr, key: str):
 
 
 def jtype(expr, key: str | None = None):
-    return func.json_type(expr) if key is None else func.json_type(expr, literal(f"$.{key}", String))
+    """SQLite's JSON type name of the document or of the value at `key` (NULL when missing)."""
+    if key is None:
+        return func.json_type(expr)
+    return func.json_type(expr.op("->", return_type=String)(literal(f"$.{key}", String)))
 
 
 def _json_set(expr, key: str):
@@ -73,9 +76,9 @@ def filters(st, *, session_type, component_id, user_id, session_name):
 
 
 def _first_user_content(run_data, runs):
-    """The content of the first user message whose content is truthy, as JSON text (`runs` is
-    the runs alias the subquery reads from)."""
-    m = func.json_each(run_data, literal("$.messages", String)).table_valued("key", "value", "type").alias("m")
+    """The content of the first user message whose content is truthy, as JSON text (`run_data`
+    is the run's `messages` array, `runs` the runs alias the subquery reads from)."""
+    m = func.json_each(run_data).table_valued("key", "value", "type").alias("m")
     is_object = m.c.type == "object"
     content = case((is_object, m.c.value.op("->", return_type=String)(literal("$.content", String))))
     content_type = func.json_type(content)
@@ -93,12 +96,17 @@ def _first_user_content(run_data, runs):
     )
 
 
+def _messages(runs):
+    """The run's `messages` when they are an array (as JSON text), else NULL."""
+    messages = runs.c.run_data.op("->", return_type=String)(literal("$.messages", String))
+    return case((func.json_type(messages) == "array", messages))
+
+
 def _named_run(page):
     """The agno_runs row that names an unnamed page row (contract §4.3), as a join target."""
     rt = tables.runs
     candidate = tables.runs.alias("candidate")
-    first_msg = _first_user_content(case((jtype(candidate.c.run_data, "messages") == "array",
-                                          candidate.c.run_data)), candidate)
+    first_msg = _first_user_content(_messages(candidate), candidate)
     run_input_set = _json_set(candidate.c.run_data, "input")
     first_run_id = (
         select(candidate.c.run_id)
@@ -112,7 +120,7 @@ def _named_run(page):
         .scalar_subquery()
     )
     named = rt.alias("named")
-    message = _first_user_content(case((jtype(named.c.run_data, "messages") == "array", named.c.run_data)), named)
+    message = _first_user_content(_messages(named), named)
     return named, named.c.run_id == first_run_id, message
 
 
