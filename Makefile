@@ -8,8 +8,6 @@ STAMP := $(VENV)/.installed
 VENV_AGNO2 ?= .venv-agno2
 AGNO2_REQUIREMENTS := tools/contract/requirements-agno2.txt
 AGNO2_STAMP := $(VENV_AGNO2)/.installed
-DEV_PG_DIR ?= $(or $(TMPDIR),/tmp)/agno-session-service-dev-pg
-DEV_PG_PORT ?= 55433
 T ?= tests
 
 ##@ Setup
@@ -43,16 +41,10 @@ pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt wh
 	fi
 
 ##@ Run
-run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8080); no database set: a local dev cluster
-	@if [ -z "$$AGNO_PG_DSN$$DATABASE_URL$$AGNO_SESSION_DSN_MAP" ]; then \
-		$(MAKE) --no-print-directory pg-bin && \
-		url=$$($(PY) tools/pgcluster.py start $(DEV_PG_DIR) $(DEV_PG_PORT) --database agno) || exit 1; \
-		echo "no database configured: using the local development cluster $$url"; \
-		export AGNO_PG_DSN=$$url; \
-	fi; exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
-
-dev-db-stop: ## stop the local development cluster started by 'make run'
-	$(PY) tools/pgcluster.py stop $(DEV_PG_DIR)
+# With no database configured the service creates and serves an embedded SQLite file
+# (AGNO_SQLITE_PATH, default ./data/agno.db): nothing to install beyond the virtualenv.
+run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8080); no database set: embedded SQLite
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 ##@ Quality
 test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
@@ -72,4 +64,4 @@ help: ## show this help
 		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install agno2-venv pg-bin run dev-db-stop test contract-test golden lint help
+.PHONY: install agno2-venv pg-bin run test contract-test golden lint help

@@ -5,6 +5,7 @@ import sys
 
 from app.config import ConfigError, load_settings
 from app.db.engines import log_layouts
+from app.embedded import prepare_embedded
 from app.logging import logging_config
 
 _port = os.environ.get("AGNO_SERVICE_PORT") or "8080"
@@ -28,15 +29,17 @@ preload_app = False
 
 
 def on_starting(server):
-    """Refuse to start on a missing or malformed configuration, with one line naming the variable."""
+    """Refuse to start on a malformed configuration, with one line naming the variable. With no
+    database configured, prepare the embedded SQLite database (AGNO_SQLITE_PATH) and say so."""
     try:
         settings = load_settings()
     except ConfigError as exc:
         sys.stderr.write(f"configuration error: {exc}\n")
         sys.exit(2)
-    if not settings.databases:
-        sys.stderr.write("configuration error: AGNO_PG_DSN: no database configured "
-                         "(set AGNO_PG_DSN, DATABASE_URL or AGNO_SESSION_DSN_MAP)\n")
+    try:
+        prepare_embedded(settings, server.log)
+    except Exception as exc:  # e.g. a directory that cannot be written
+        sys.stderr.write(f"configuration error: AGNO_SQLITE_PATH: cannot prepare the embedded database ({exc})\n")
         sys.exit(2)
 
 

@@ -549,6 +549,10 @@ def bootstrap_tables(conn: Connection, schema: str, generation: str = "agno3") -
         created, version = [tables.legacy_sessions, tables.legacy_schema_versions], "2.5.6"
         tables.legacy_metadata.create_all(conn, tables=created)
         names = ("agno_sessions",)
+    elif conn.dialect.name == "sqlite":
+        created, version = [tables.sqlite_sessions, tables.sqlite_runs, tables.sqlite_schema_versions], "3.0.0"
+        tables.sqlite_metadata.create_all(conn, tables=created)
+        names = ("agno_sessions", "agno_runs")
     else:
         created, version = [tables.sessions, tables.runs, tables.schema_versions], "3.0.0"
         tables.metadata.create_all(conn, tables=created)
