@@ -10,9 +10,10 @@ ISO stamps; `PRAGMA foreign_keys = ON` (runs cascade with their session) and WAL
 Where AgentOS over a SqliteDb answers differently from AgentOS over PostgreSQL, we follow it:
 NULLs sort first ascending and last descending (SQLite's order), text compares by bytes
 (BINARY collation), `session_name` is a LIKE pattern that ignores ASCII case only, and a rename
-rewrites the row as agno's `upsert_session` does (so it bumps `updated_at`). One difference is
-kept: the `session_name` filter looks at the stored name, where SqliteDb matches the pattern
-anywhere in the `session_data` text (docs/compatibility.md).
+rewrites the row as agno's `upsert_session` does (so it bumps `updated_at`). Two differences are
+kept (docs/compatibility.md lines 30, 31): a rename with another `type` is a 404 (SqliteDb rewrites
+the row as that type), and the `session_name` filter looks at the stored name (SqliteDb matches
+the pattern anywhere in the `session_data` text).
 
 SQLite has no LATERAL, jsonb functions or ILIKE: paths are read with `->` / `->>` (SQLite 3.38+)
 and the first naming run is found by a correlated `LIMIT 1` subquery. As on PostgreSQL, list
