@@ -171,8 +171,8 @@ class EngineRegistry:
         # A database without agno's tables yet is looked at again next time: agno creates
         # them lazily on its first write.
         if layout.has_sessions:
-            if cached is None or cached[0] != layout:
-                log.info("database layout", extra={"db_id": db_id, **layout.describe()})
+            if cached is not None and cached[0] != layout:
+                log.info("database layout changed", extra={"db_id": db_id, **layout.describe()})
             self._layouts[db_id] = (layout, now)
         return layout
 
