@@ -50,8 +50,8 @@ run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8
 test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
 	$(PY) -m pytest $(T)
 
-contract-test: install pg-bin ## live parity with a real agno 3.1.10 AgentOS on a throwaway cluster (report: build/contract-report.json)
-	$(PY) tools/contract/run.py $(CONTRACT_ARGS)
+contract-test: install agno2-venv pg-bin ## live parity with real AgentOS: agno 3.1.10 on PostgreSQL and SQLite, agno 2.9.0 on a legacy database (report: build/contract-report.json)
+	$(PY) tools/contract/run.py --agno2-python $(VENV_AGNO2)/bin/python $(CONTRACT_ARGS)
 
 golden: install ## replay the agno 3.1.10 golden captures against this service (needs ../shared and a PostgreSQL at 127.0.0.1:5432)
 	$(PY) tools/golden/replay.py --report build/golden-report.json

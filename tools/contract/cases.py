@@ -9,7 +9,7 @@ sessions it leaves different are read only by requests that know it.
 
 from __future__ import annotations
 
-from steps import Builder, Manifest, Step, path_id
+from steps import AGNO3, Builder, Features, Manifest, Step, path_id
 
 ORIGIN = "https://os.agno.com"
 CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
@@ -17,16 +17,21 @@ CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials
 EPOCHS = (1767225600, 1772000000, 1780000000, 1800000000)  # 2026-01-01 .. 2027-01-15
 
 
-def build(manifest_data: dict, manifest2_data: dict, token: str) -> list[Step]:
-    m, m2 = Manifest(manifest_data), Manifest(manifest2_data)
+def build(manifest_data: dict, manifest2_data: dict | None, token: str | None, features: Features = AGNO3) -> list[Step]:
+    """The hand-written suite; the ``multi`` phase needs ``manifest2_data``, the ``auth`` phase ``token``.
+    Requests the reference has no route or parameter for (``features``) are left out."""
+    m = Manifest(manifest_data)
     steps: list[Step] = []
-    reads(Builder(steps, "read"), m)
-    creates(Builder(steps, "create"), m)
-    renames(Builder(steps, "rename"), m)
-    patches(Builder(steps, "patch"), m)
-    deletes(Builder(steps, "delete"), m)
-    multi(Builder(steps, "multi", "multi"), m, m2)
-    auth(Builder(steps, "auth", "auth"), m, token)
+    f = features
+    reads(Builder(steps, "read", features=f), m)
+    creates(Builder(steps, "create", features=f), m)
+    renames(Builder(steps, "rename", features=f), m)
+    patches(Builder(steps, "patch", features=f), m)
+    deletes(Builder(steps, "delete", features=f), m)
+    if manifest2_data is not None:
+        multi(Builder(steps, "multi", "multi", features=f), m, Manifest(manifest2_data))
+    if token is not None:
+        auth(Builder(steps, "auth", "auth", features=f), m, token)
     return steps
 
 
@@ -350,11 +355,34 @@ def auth(b: Builder, m: Manifest, token: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-def build_divergent(manifest_data: dict) -> list[Step]:
-    """Requests where AgentOS 3.1.10 fails; each names its line of docs/compatibility.md."""
+def divergent_agno2(b: Builder, m: Manifest) -> None:
+    """Where agno 2.9.0 fails and 3.1.10 does not (agno2 contract §7, §8)."""
+    # ?type=workflow on an agent or team session: 500 'steps'
+    for sid in (m.with_runs("agent")[:1] + m.with_runs("team")[:1] + m.tagged("json-null-data")[:1]):
+        b.get(f"/sessions/{path_id(sid)}", {"type": "workflow"})
+    # rename of a session with runs whose session_data is JSON null: 500, nothing written (line 5)
+    for sid in m.tagged("json-null-data")[:1]:
+        p = f"/sessions/{path_id(sid)}"
+        b.add("POST", p + "/rename", body={"session_name": "named at last"}, known=frozenset({5}), taints={sid: 5})
+        b.get(p)
+        b.get("/sessions", {"session_name": "named at last"}, known=frozenset({5}))
+    # PATCH on a team session holding a workflow run: 2.9.0 drops the run from the stored array
+    for sid in m.tagged("odd-team")[:1]:
+        p = f"/sessions/{path_id(sid)}"
+        b.add("PATCH", p, body={"metadata": {"patched": "odd"}})
+        b.get(p)
+        b.get(p + "/runs")
+        b.get("/sessions", {"type": "team", "limit": 100})
+
+
+# ----------------------------------------------------------------------------------------------
+def build_divergent(manifest_data: dict, features: Features = AGNO3) -> list[Step]:
+    """Requests where AgentOS fails; each names its line of docs/compatibility.md."""
     m = Manifest(manifest_data)
     steps: list[Step] = []
-    b = Builder(steps, "divergent")
+    b = Builder(steps, "divergent", features=features)
+    if features.agno2:
+        divergent_agno2(b, m)
     b.get("/sessions", {"page": 0})
     b.get("/sessions", {"page": -3, "limit": 5})
     for attr in ("keys", "values", "items", "__class__", "get"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from steps import Builder, Manifest, Step, path_id
+from steps import AGNO3, Builder, Features, Manifest, Step, path_id
 
 TYPES = ("agent", "team", "workflow")
 STATUSES = ("COMPLETED", "ERROR", "CANCELLED", "PENDING", "RUNNING", "PAUSED", "completed", "BOGUS")
@@ -37,7 +37,8 @@ class Generator:
     def __init__(self, manifest: Manifest, rng: random.Random):
         self.m = manifest
         self.rng = rng
-        self.live = {sid: Live(info["type"], info.get("user_id"), list(info.get("runs") or []))
+        self.live = {sid: Live(info["type"], info.get("user_id"), list(info.get("runs") or []),
+                               empty=bool(info.get("null_data")))
                      for sid, info in manifest.sessions.items()}
         self.created = 0
         self.users = [*manifest.users, None]
@@ -204,10 +205,10 @@ class Generator:
         b.get("/sessions", {"user_id": user})
 
 
-def build(manifest_data: dict, rng: random.Random, n: int) -> list[Step]:
+def build(manifest_data: dict, rng: random.Random, n: int, features: Features = AGNO3) -> list[Step]:
     steps: list[Step] = []
     gen = Generator(Manifest(manifest_data), rng)
-    b = Builder(steps, "generated")
+    b = Builder(steps, "generated", features=features)
     while len(steps) < n:
         gen.step(b)
     return steps

@@ -6,6 +6,10 @@ describes it, and an answer from this service that the line promises. A step of 
 also name the line itself (``Step.known``) for requests built to show one difference, and a
 write that leaves a documented difference in a stored row taints that session
 (``Step.taints``): later answers about it, and its rows, are attributed to the same line.
+
+Matchers take the reference's ``Features``: agno 2.9.0 answers its 500s with the exception's own
+text instead of ``Internal server error (<class>)``, and fails in a few more places (its lines
+below, ``AGNO2_LINES``); its writes that rewrite stored runs are ``row_line``'s business.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import json
 import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from app.compare.core import Difference, Request, Response, Rules, diff, substitute
+from steps import AGNO3, Features
+
+from app.compare.core import MISSING, Difference, Request, Response, Rules, diff, substitute
 
 INT64_MAX = 2**63 - 1
 SORTABLE_COLUMNS = {"session_id", "session_type", "agent_id", "team_id", "workflow_id", "user_id", "session_data",
@@ -30,10 +36,12 @@ def _detail(r: Response) -> str:
     return body.get("detail", "") if isinstance(body, dict) and isinstance(body.get("detail"), str) else ""
 
 
-def _agno_500(r: Response, exc: str | None = None) -> bool:
+def _agno_500(r: Response, exc: str | None = None, f: Features = AGNO3) -> bool:
     if r.status != 500:
         return False
     detail = _detail(r)
+    if f.agno2:  # 2.9.0: str(exception), whatever the class
+        return bool(detail)
     return detail == f"Internal server error ({exc})" if exc else detail.startswith("Internal server error")
 
 
@@ -58,50 +66,138 @@ def _client_error_with_detail(r: Response) -> bool:
     return isinstance(body, dict) and "detail" in body
 
 
-def line_1(req: Request, a: Response, b: Response) -> bool:  # page=0
+def line_1(req: Request, a: Response, b: Response, f: Features) -> bool:  # page=0
     page = _int(_query(req).get("page"))
-    return page is not None and page <= 0 and _agno_500(a, "ValueError") and b.status == 422
+    return page is not None and page <= 0 and _agno_500(a, "ValueError", f) and b.status == 422
 
 
-def line_2(req: Request, a: Response, b: Response) -> bool:  # sort_by naming a column-collection attribute
+def line_2(req: Request, a: Response, b: Response, f: Features) -> bool:  # sort_by naming a column-collection attribute
     sort_by = _query(req).get("sort_by")
-    return bool(sort_by) and sort_by not in SORTABLE_COLUMNS and _agno_500(a, "AttributeError") and b.status == 200
+    return bool(sort_by) and sort_by not in SORTABLE_COLUMNS and _agno_500(a, "AttributeError", f) and b.status == 200
 
 
-def line_3(req: Request, a: Response, b: Response) -> bool:  # int64 overflow in limit / offset
+def line_3(req: Request, a: Response, b: Response, f: Features) -> bool:  # int64 overflow in limit / offset
     q = _query(req)
     limit, page = _int(q.get("limit")) or 20, _int(q.get("page")) or 1
     overflow = limit > INT64_MAX or (page - 1) * limit > INT64_MAX
-    return overflow and _agno_500(a, "DataError") and b.status == 200
+    return overflow and _agno_500(a, "OverflowError" if f.sqlite else "DataError", f) and b.status == 200
 
 
-def line_4(req: Request, a: Response, b: Response) -> bool:  # NUL in ids, filters, body strings
+def line_4(req: Request, a: Response, b: Response, f: Features) -> bool:  # NUL in ids, filters, body strings
     has_nul = "%00" in req.target.lower() or b"\\u0000" in (req.body or b"")
-    return has_nul and _agno_500(a) and (b.status == 204 or (b.status == 422 and "no_nul" in b.body.decode()))
+    return has_nul and _agno_500(a, None, f) and (b.status == 204 or (b.status == 422 and "no_nul" in b.body.decode()))
 
 
-def line_6(req: Request, a: Response, b: Response) -> bool:  # create whose write fails
+def line_6(req: Request, a: Response, b: Response, f: Features) -> bool:  # create whose write fails
     return (req.method == "POST" and urlsplit(req.target).path == "/sessions" and a.status == 500
             and _detail(a).startswith("Failed to create session") and b.status == 422)
 
 
-def line_7(req: Request, a: Response, b: Response) -> bool:  # malformed summary in PATCH
+def line_7(req: Request, a: Response, b: Response, f: Features) -> bool:  # malformed summary in PATCH
     try:
         body = json.loads(req.body or b"null")
     except (ValueError, RecursionError):
         return False
-    return (req.method == "PATCH" and isinstance(body, dict) and "summary" in body and _agno_500(a)
+    return (req.method == "PATCH" and isinstance(body, dict) and "summary" in body and _agno_500(a, None, f)
             and b.status == 422 and '"summary"' in b.body.decode())
 
 
-def line_20(req: Request, a: Response, b: Response) -> bool:  # media route without a storage key
+def line_20(req: Request, a: Response, b: Response, f: Features) -> bool:  # media route without a storage key
     parts = urlsplit(req.target).path.rstrip("/").split("/")
     return (len(parts) == 4 and parts[1] == "sessions" and parts[3] == "media" and a.status == 307
             and a.headers.get("location", "").split("?")[0].endswith(urlsplit(req.target).path.rstrip("/") + "/")
             and b.status == 404)
 
 
-MATCHERS = {1: line_1, 2: line_2, 3: line_3, 4: line_4, 6: line_6, 7: line_7, 20: line_20}
+# agno 2.9.0 only (agno2 contract §8); the numbers are lines of docs/compatibility.md
+LINE_LIST_WRAP = 23       # list route: db resolution errors wrapped as 404 "<status>: <detail>"
+LINE_BYTES = 24           # a body without a JSON content type: 500 "Object of type bytes ..."
+LINE_TYPE_WORKFLOW = 25   # GET ?type=workflow on an agent or team session: 500 'steps'
+LINE_PATCH_RUNS = 27      # PATCH rewrites the stored runs array
+LINE_AGNO3_ROUTES = 29    # /run-previews, /media and the runs status filter: 2.9.0 has none of them
+# agno 3.1.10 on SqliteDb only
+LINE_SQLITE_RENAME_TYPE = 30  # rename ?type=<other type>: renames anyway, writing that type's columns
+LINE_SQLITE_NAME_FILTER = 31  # session_name matches anywhere in the session_data text
+TAINTING = {LINE_SQLITE_RENAME_TYPE}  # a write matched by these leaves the session's row different
+
+
+def line_list_wrap(req: Request, a: Response, b: Response, f: Features) -> bool:
+    if not f.agno2 or req.method != "GET" or urlsplit(req.target).path != "/sessions" or a.status != 404:
+        return False
+    m = re.fullmatch(r"(\d{3}): (.*)", _detail(a), re.S)
+    return bool(m) and b.status == int(m.group(1)) and _detail(b) == m.group(2)
+
+
+def line_bytes(req: Request, a: Response, b: Response, f: Features) -> bool:
+    ctype = dict((k.lower(), v) for k, v in req.headers).get("content-type", "")
+    return (f.agno2 and req.method in ("POST", "PATCH", "DELETE") and "json" not in ctype and bool(req.body)
+            and a.status == 500 and _detail(a) == "Object of type bytes is not JSON serializable" and b.status == 422)
+
+
+def line_type_workflow(req: Request, a: Response, b: Response, f: Features) -> bool:
+    parts = urlsplit(req.target).path.split("/")
+    return (f.agno2 and req.method == "GET" and len(parts) == 3 and parts[1] == "sessions"
+            and _query(req).get("type") == "workflow" and a.status == 500 and _detail(a) == "'steps'"
+            and b.status == 200)
+
+
+def line_agno3_routes(req: Request, a: Response, b: Response, f: Features) -> bool:
+    """Routes 2.9.0 lacks answer 404; its runs list ignores ``status``, this service filters by it."""
+    path = urlsplit(req.target).path
+    parts = path.split("/")
+    if not f.agno2 or len(parts) < 4 or parts[1] != "sessions" or req.method != "GET":
+        return False
+    if parts[3] in ("run-previews", "media"):
+        return a.status == 404 and _detail(a) == "Not Found"
+    statuses = [v for k, v in parse_qsl(urlsplit(req.target).query, keep_blank_values=True) if k == "status"]
+    if parts[3] != "runs" or len(parts) != 4 or not statuses or a.status != 200 or b.status not in (200, 422):
+        return False
+    if b.status == 422:  # a status this service does not know
+        return '"status"' in b.body.decode()
+    runs_a, runs_b = json.loads(a.body), json.loads(b.body)
+    ids_a = [r.get("run_id") for r in runs_a]
+    return ([r.get("run_id") for r in runs_b] == [i for i in ids_a if i in {r.get("run_id") for r in runs_b}]
+            and all(r.get("status") in statuses for r in runs_b))
+
+
+def _like(pattern: str) -> re.Pattern:
+    """SQL LIKE (``\\`` escapes) as a case-insensitive regular expression."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.I | re.S)
+
+
+def line_sqlite_name_filter(req: Request, a: Response, b: Response, f: Features) -> bool:
+    """AgentOS over SqliteDb matches the pattern anywhere in the session_data text; this service
+    answers with the sessions whose stored name matches, as over PostgreSQL: fewer or as many."""
+    name = _query(req).get("session_name")
+    if not (f.sqlite and name is not None and req.method == "GET" and urlsplit(req.target).path == "/sessions"
+            and a.status == 200 and b.status == 200):
+        return False
+    body_a, body_b = json.loads(a.body), json.loads(b.body)
+    like = _like(name)
+    return (body_b["meta"]["total_count"] <= body_a["meta"]["total_count"]
+            and all(like.search(str(item.get("session_name", ""))) for item in body_b["data"]))
+
+
+def line_sqlite_rename_type(req: Request, a: Response, b: Response, f: Features) -> bool:
+    parts = urlsplit(req.target).path.split("/")
+    return (f.sqlite and req.method == "POST" and len(parts) == 4 and parts[3] == "rename"
+            and _query(req).get("type") in ("agent", "team", "workflow") and a.status == 200 and b.status == 404
+            and _detail(b) == f"Session with id '{unquote(parts[2])}' not found")
+
+
+MATCHERS = {1: line_1, 2: line_2, 3: line_3, 4: line_4, 6: line_6, 7: line_7, 20: line_20,
+            LINE_LIST_WRAP: line_list_wrap, LINE_BYTES: line_bytes, LINE_TYPE_WORKFLOW: line_type_workflow,
+            LINE_AGNO3_ROUTES: line_agno3_routes, LINE_SQLITE_RENAME_TYPE: line_sqlite_rename_type,
+            LINE_SQLITE_NAME_FILTER: line_sqlite_name_filter}
 
 
 def line_14(req: Request, a: Response, b: Response, diffs: list[Difference], rules: Rules) -> bool:
@@ -149,13 +245,46 @@ def _sessions_in_paths(diffs: list[Difference], a: Response, b: Response) -> set
     return out
 
 
+def row_line(features: Features, session_id: str, diffs: list[Difference], table: str, key: str,
+             patched: set[str]) -> int | None:
+    """A stored row that differs only in its runs array after agno 2.9.0 PATCHed the session: 2.9.0
+    rewrites the array from its decoded view (``events: []`` added, empty ``tools`` dropped, runs
+    without ``agent_id``/``team_id`` dropped, ids invented for messages without one); this service
+    leaves runs untouched."""
+    if not features.agno2 or session_id not in patched or table != "agno_sessions":
+        return None
+    prefix = f"{table}[{key}].runs"
+    if all(d.path == prefix or d.path.startswith((prefix + ".", prefix + "[")) for d in diffs):
+        return LINE_PATCH_RUNS
+    return None
+
+
+def patched_runs_read(req: Request, diffs: list[Difference], features: Features, patched: set[str]) -> int | None:
+    """A run read of a session agno 2.9.0 PATCHed earlier, differing only where its rewrite of the
+    stored runs shows through: nested runs (``member_responses``, ``step_executor_runs``) are served
+    as stored, and there 2.9.0 added ``events: []`` and dropped empty lists."""
+    parts = urlsplit(req.target).path.split("/")
+    if not (features.agno2 and req.method == "GET" and len(parts) >= 4 and parts[1] == "sessions"
+            and parts[3] == "runs" and unquote(parts[2]) in patched):
+        return None
+    empty = ([], MISSING)
+    if diffs and all(d.primary in empty and d.candidate in empty and d.primary is not d.candidate
+                     and re.search(r"\.(member_responses|step_executor_runs)\[\d+\]\.", d.path) for d in diffs):
+        return LINE_PATCH_RUNS
+    return None
+
+
 def explain(step, req: Request, a: Response, b: Response, diffs: list[Difference],
-            taints: dict[str, set[int]], rules: Rules) -> int | None:
+            taints: dict[str, set[int]], rules: Rules, features: Features = AGNO3,
+            patched: set[str] = frozenset()) -> int | None:
     if step.known:
         return min(step.known)
     for line, matcher in MATCHERS.items():
-        if matcher(req, a, b):
+        if matcher(req, a, b, features):
             return line
+    line = patched_runs_read(req, diffs, features, patched)
+    if line is not None:
+        return line
     if line_14(req, a, b, diffs, rules):
         return 14
     if taints:

@@ -853,6 +853,7 @@ def build_manifest(s: Seeder, profile: str) -> dict:
         members = [r["run_id"] for r in runs if r.get("parent_run_id")]
         statuses = {r["run_id"]: r.get("status") for r in runs}
         sessions[sid] = {"type": kind, "user_id": user_id, "component_id": component, "name": name,
+                         "null_data": data is None,
                          "runs": top, "member_runs": members, "statuses": statuses, "tags": s.tags[sid]}
         if user_id is not None:
             users.add(user_id)
