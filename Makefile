@@ -47,8 +47,8 @@ run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 ##@ Quality
-test: install pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
-	$(PY) -m pytest $(T)
+test: install agno2-venv pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
+	AGNO2_PYTHON=$(VENV_AGNO2)/bin/python $(PY) -m pytest $(T)
 
 contract-test: install agno2-venv pg-bin ## live parity with real AgentOS: agno 3.1.10 on PostgreSQL and SQLite, agno 2.9.0 on a legacy database (report: build/contract-report.json)
 	$(PY) tools/contract/run.py --agno2-python $(VENV_AGNO2)/bin/python $(CONTRACT_ARGS)
