@@ -8,7 +8,7 @@
    them as we do.
 
 agno 2.9.0 cannot share this interpreter with agno 3.1.10: it runs in `.venv-agno2` (`make
-agno2-venv`), through tests/agno2_oracle.py.
+agno2-venv`), through tests/agno_oracle.py.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ AGNO2_PYTHON = os.environ.get("AGNO2_PYTHON") or os.path.join(HERE, "..", ".venv
 TYPES = ("agent", "team", "workflow")
 
 
-def oracle(mode: str, doc: dict):
-    if not os.path.exists(AGNO2_PYTHON):
+def oracle(mode: str, doc: dict, python: str = AGNO2_PYTHON):
+    """Run tests/agno_oracle.py: agno 2.9.0 by default, agno 3.1.10 with `python=sys.executable`."""
+    if not os.path.exists(python):
         pytest.fail("agno 2.9.0 is not installed: run 'make agno2-venv' (or set AGNO2_PYTHON)")
-    done = subprocess.run([AGNO2_PYTHON, os.path.join(HERE, "agno2_oracle.py"), mode], input=json.dumps(doc),
+    done = subprocess.run([python, os.path.join(HERE, "agno_oracle.py"), mode], input=json.dumps(doc),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
