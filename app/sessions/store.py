@@ -33,7 +33,23 @@ def _jsonb_null(expr):
     return or_(expr.is_(None), func.jsonb_typeof(expr) == "null")
 
 
-def _filters(st, *, session_type, component_id, user_id, session_name):
+def jtext(expr, key: str):
+    """`expr ->> 'key'`: the value at `key` as text."""
+    return expr.op("->>", return_type=String)(literal(key, String))
+
+
+def _json_set(expr, key: str):
+    """True when `key` holds a value that is not JSON null."""
+    return not_(_jsonb_null(jget(expr, key)))
+
+
+def _stored_name_ilike(st, pattern):
+    """AgentOS's filter: the raw value is a LIKE pattern on the stored name (contract §2.2)."""
+    return func.coalesce(jtext(st.c.session_data, "session_name"), "").ilike(pattern)
+
+
+def list_filters(st, *, session_type, component_id, user_id, session_name, name_match=_stored_name_ilike):
+    """The list's WHERE conditions; `name_match(st, pattern)` is the dialect's name filter."""
     conds = []
     if user_id is not None:
         conds.append(st.c.user_id == user_id)
@@ -45,12 +61,50 @@ def _filters(st, *, session_type, component_id, user_id, session_name):
             conds.append(or_(st.c.agent_id == component_id, st.c.team_id == component_id,
                              st.c.workflow_id == component_id))
     if session_name is not None:
-        # AgentOS's filter: the raw value is a LIKE pattern on the stored name (contract §2.2).
-        conds.append(func.coalesce(st.c.session_data.op("->>", return_type=String)(literal("session_name", String)), "").ilike(
-            literal("%", String) + bindparam("name_pattern", session_name, String) + literal("%", String)))
+        conds.append(name_match(st, literal("%", String) + bindparam("name_pattern", session_name, String)
+                                + literal("%", String)))
     if session_type:
         conds.append(st.c.session_type == session_type)
     return conds
+
+
+def page_offset(conn: Connection, st, conds, limit: int, page: int):
+    """(total count of the filter, OFFSET of the page or None when the page holds nothing)."""
+    total = conn.execute(select(func.count()).select_from(st).where(*conds)).scalar_one()
+    offset = (page - 1) * limit
+    if total == 0 or offset >= total or offset > INT64_MAX:
+        return total, None
+    return total, offset
+
+
+def list_columns(st, get=jget, is_set=_json_set, get_text=jtext) -> list:
+    """What a list item needs of a session row: scalar columns and small JSON paths only."""
+    sd = st.c.session_data
+    return [
+        st.c.session_id, st.c.session_type, st.c.agent_id, st.c.team_id, st.c.workflow_id, st.c.user_id,
+        get(sd, "session_name").label("stored_name"),
+        is_set(sd, "session_name").label("name_set"),
+        get(sd, "session_state").label("session_state"),
+        get(sd, "session_metrics").label("metrics"),
+        get(st.c.agent_data, "sdk").label("sdk"),
+        get(st.c.agent_data, "framework").label("framework"),
+        get_text(st.c.workflow_data, "name").label("workflow_name"),
+        st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
+    ]
+
+
+def list_items(conn: Connection, layout: Layout, rows: list[dict]) -> list[dict]:
+    """List items from the page's rows; rows flagged `has_legacy` (and unnamed) are named in Python."""
+    legacy_ids = [r["session_id"] for r in rows if r.get("has_legacy") and not r["name_set"]]
+    legacy = _legacy_names(conn, layout, legacy_ids) if legacy_ids else {}
+    items = []
+    for row in rows:
+        if row["session_id"] in legacy:
+            row["session_name"] = legacy[row["session_id"]]
+        else:
+            row["session_name"] = render.name_from_candidates(row)
+        items.append(render.list_item(row, legacy=layout.legacy))
+    return items
 
 
 def _sort_key(st, sort_by: str):
@@ -168,24 +222,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
             conn, layout, session_type=session_type, component_id=component_id, user_id=user_id,
             session_name=session_name, limit=limit, page=page, sort_by=sort_by, sort_order=sort_order)
     st = layout.session_table
-    conds = _filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
+    conds = list_filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
                      session_name=session_name)
-    total = conn.execute(select(func.count()).select_from(st).where(*conds)).scalar_one()
-    offset = (page - 1) * limit
-    if total == 0 or offset >= total or offset > INT64_MAX:
+    total, offset = page_offset(conn, st, conds, limit, page)
+    if offset is None:
         return [], total
-    sd = st.c.session_data
-    columns = [
-        st.c.session_id, st.c.session_type, st.c.agent_id, st.c.team_id, st.c.workflow_id, st.c.user_id,
-        jget(sd, "session_name").label("stored_name"),
-        not_(_jsonb_null(jget(sd, "session_name"))).label("name_set"),
-        jget(sd, "session_state").label("session_state"),
-        jget(sd, "session_metrics").label("metrics"),
-        jget(st.c.agent_data, "sdk").label("sdk"),
-        jget(st.c.agent_data, "framework").label("framework"),
-        st.c.workflow_data.op("->>")("name").label("workflow_name"),
-        st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
-    ]
+    columns = list_columns(st)
     # Names of unnamed sessions come from their first runs, found in SQL: in agno_runs (3.x), in
     # the legacy array (2.x), or in both merged (a migrated database). Only a legacy array stored
     # as a JSON string is named in Python.
@@ -216,16 +258,7 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     if key is not None:
         final = final.order_by(*_order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))
     rows = [dict(r._mapping) for r in conn.execute(final)]
-    legacy_ids = [r["session_id"] for r in rows if r.get("has_legacy") and not r["name_set"]]
-    legacy = _legacy_names(conn, layout, legacy_ids) if legacy_ids else {}
-    items = []
-    for row in rows:
-        if row["session_id"] in legacy:
-            row["session_name"] = legacy[row["session_id"]]
-        else:
-            row["session_name"] = render.name_from_candidates(row)
-        items.append(render.list_item(row, legacy=layout.legacy))
-    return items, total
+    return list_items(conn, layout, rows), total
 
 
 def _legacy_names(conn: Connection, layout: Layout, session_ids: list[str]) -> dict[str, str]:

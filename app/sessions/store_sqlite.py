@@ -22,13 +22,15 @@ pages never read run payloads into Python.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, String, and_, bindparam, case, false, func, literal, not_, or_, select
+import json
+
+from sqlalchemy import JSON, Float, String, and_, case, false, func, literal, not_, or_, select
 from sqlalchemy.dialects.sqlite import insert  # noqa: F401  (re-exported for store.create_session)
 from sqlalchemy.engine import Connection
 
 from ..db import tables
 from ..db.engines import Layout
-from . import render, store
+from . import store
 
 FALSY_JSON = ("null", '""', "[]", "{}", "false")
 
@@ -55,25 +57,10 @@ def _json_set(expr, key: str):
     return func.coalesce(jtype(expr, key), "null") != "null"
 
 
-def filters(st, *, session_type, component_id, user_id, session_name):
-    conds = []
-    if user_id is not None:
-        conds.append(st.c.user_id == user_id)
-    if component_id is not None:
-        by_type = {"agent": st.c.agent_id, "team": st.c.team_id, "workflow": st.c.workflow_id}
-        if session_type:
-            conds.append(by_type[session_type] == component_id)
-        else:
-            conds.append(or_(st.c.agent_id == component_id, st.c.team_id == component_id,
-                             st.c.workflow_id == component_id))
-    if session_name is not None:
-        # SQLite's LIKE: `%` and `_` are wildcards, ASCII letters match either case (as SqliteDb).
-        name = func.coalesce(case((jtype(st.c.session_data) == "object", jtext(st.c.session_data, "session_name"))), "")
-        conds.append(name.like(literal("%", String) + bindparam("name_pattern", session_name, String)
-                               + literal("%", String)))
-    if session_type:
-        conds.append(st.c.session_type == session_type)
-    return conds
+def _stored_name_like(st, pattern):
+    """SQLite's LIKE: `%` and `_` are wildcards, ASCII letters match either case (as SqliteDb)."""
+    name = func.coalesce(case((jtype(st.c.session_data) == "object", jtext(st.c.session_data, "session_name"))), "")
+    return name.like(pattern)
 
 
 def _first_user_content(run_data, runs):
@@ -129,24 +116,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
                   session_name=None, limit=20, page=1, sort_by="created_at", sort_order="desc"):
     """store.list_sessions on SQLite: the same rows in, the same items out."""
     st = layout.session_table
-    conds = filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
-                    session_name=session_name)
-    total = conn.execute(select(func.count()).select_from(st).where(*conds)).scalar_one()
-    offset = (page - 1) * limit
-    if total == 0 or offset >= total or offset > store.INT64_MAX:
+    conds = store.list_filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
+                               session_name=session_name, name_match=_stored_name_like)
+    total, offset = store.page_offset(conn, st, conds, limit, page)
+    if offset is None:
         return [], total
-    sd = st.c.session_data
-    columns = [
-        st.c.session_id, st.c.session_type, st.c.agent_id, st.c.team_id, st.c.workflow_id, st.c.user_id,
-        jget(sd, "session_name").label("stored_name"),
-        _json_set(sd, "session_name").label("name_set"),
-        jget(sd, "session_state").label("session_state"),
-        jget(sd, "session_metrics").label("metrics"),
-        jget(st.c.agent_data, "sdk").label("sdk"),
-        jget(st.c.agent_data, "framework").label("framework"),
-        jtext(st.c.workflow_data, "name").label("workflow_name"),
-        st.c.metadata, st.c.summary, st.c.created_at, st.c.updated_at,
-    ]
+    columns = store.list_columns(st, jget, _json_set, jtext)
     if layout.has_legacy_runs:
         # Sessions whose runs start in a legacy array are named in Python (store._legacy_names).
         columns.append(and_(jtype(st.c.runs).in_(["array", "text"]), func.json(st.c.runs) != "[]").label("has_legacy"))
@@ -167,20 +142,12 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     if key is not None:
         final = final.order_by(*store._order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))
     rows = [dict(r._mapping) for r in conn.execute(final)]
-    legacy_ids = [r["session_id"] for r in rows if r.get("has_legacy") and not r["name_set"]]
-    legacy = store._legacy_names(conn, layout, legacy_ids) if legacy_ids else {}
-    items = []
     for row in rows:
         row["name_set"] = bool(row["name_set"])
         row["run_found"] = bool(row["run_found"])
         message = row.pop("run_message_json")
-        row["run_message"] = store.json.loads(message) if message is not None else None
-        if row["session_id"] in legacy:
-            row["session_name"] = legacy[row["session_id"]]
-        else:
-            row["session_name"] = render.name_from_candidates(row)
-        items.append(render.list_item(row, legacy=layout.legacy))
-    return items, total
+        row["run_message"] = json.loads(message) if message is not None else None
+    return store.list_items(conn, layout, rows), total
 
 
 def run_filters(rt, created_after, created_before, statuses):
