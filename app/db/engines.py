@@ -176,9 +176,6 @@ class EngineRegistry:
             self._layouts[db_id] = (layout, now)
         return layout
 
-    def forget_layout(self, db_id: str) -> None:
-        self._layouts.pop(db_id, None)
-
     def dispose(self, close: bool = True) -> None:
         """Drop every engine; `close=False` after a fork leaves the parent's connections alone."""
         for engine in self._engines.values():
