@@ -9,6 +9,8 @@ VENV_AGNO2 ?= .venv-agno2
 AGNO2_REQUIREMENTS := tools/contract/requirements-agno2.txt
 AGNO2_STAMP := $(VENV_AGNO2)/.installed
 T ?= tests
+DEPLOY_STAMP := $(VENV)/.deploy-installed
+NPM_PREFIX := tools/npm
 
 ##@ Setup
 $(STAMP): setup.cfg pyproject.toml
@@ -40,11 +42,22 @@ pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt wh
 		     "(Debian: sudo apt-get install postgresql) or set AGNO_TEST_PG to a server URL"; exit 1; \
 	fi
 
+$(DEPLOY_STAMP): $(STAMP) $(NPM_PREFIX)/package-lock.json
+	$(PY) -m pip install --quiet -e '.[deploy]'
+	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is missing: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error
+	@touch $(DEPLOY_STAMP)
+
+deploy-tools: $(DEPLOY_STAMP) ## install the offline deployment linters (hadolint, shellcheck, yamllint, helm SDK, kubernetes-validate, dclint)
+
 ##@ Run
 # With no database configured the service creates and serves an embedded SQLite file
 # (AGNO_SQLITE_PATH, default ./data/agno.db): nothing to install beyond the virtualenv.
 run: install ## run the service under gunicorn on :$AGNO_SERVICE_PORT (default 8080); no database set: embedded SQLite
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+migrate: install ## create agno's tables in every configured database that has none (alembic, under an advisory lock; never run at start-up)
+	$(VENV)/bin/agno-session-service migrate $(MIGRATE_ARGS)
 
 ##@ Quality
 test: install agno2-venv pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
@@ -59,9 +72,15 @@ golden: install ## replay the agno 3.1.10 golden captures against this service (
 lint: install ## static checks (ruff)
 	$(VENV)/bin/ruff check app tests tools wsgi.py gunicorn.conf.py
 
+lint-deploy: deploy-tools ## lint and validate the deployment assets offline: Dockerfile, scripts, compose file, Helm chart (rendered, checked against Kubernetes schemas)
+	$(PY) tools/deploy/lint.py
+
+smoke: install pg-bin ## start gunicorn on a throwaway PostgreSQL (migrate first), run scripts/test-session-api.sh, check /metrics, /openapi.json and a SIGTERM drain
+	$(PY) tools/smoke.py
+
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
 		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install agno2-venv pg-bin run test contract-test golden lint help
+.PHONY: install agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke help
