@@ -9,6 +9,11 @@ JSON body. Only volatile values are masked: ``search_time_ms``, any key given wi
 Writes (POST, PUT, PATCH, DELETE) are skipped unless ``--allow-writes`` is given, because
 replaying them changes the data both servers serve. Exit status: 0 when every compared request
 got equivalent answers, 1 when some differ (or neither server answered), 2 on bad usage.
+
+    agno-session-service migrate [--db-id ID ...]
+
+``migrate`` creates agno's tables in every configured database that has none (alembic, under a
+lock; see app/migrate.py). It is never run by the service itself.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from collections.abc import Sequence
 from .compare.core import VOLATILE_KEYS, Client, Rules
 from .compare.shadow import format_summary, replay, select, write_report
 from .compare.sources import SourceError, read_access_log, read_requests
+from .migrate import add_arguments as add_migrate_arguments
+from .migrate import migrate_command
 
 
 def _header(value: str) -> tuple[str, str]:
@@ -68,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--report", metavar="FILE", help="write every outcome as JSON")
     cmp.add_argument("--max-diffs", type=int, default=5, help="differing paths shown per request (default 5)")
     cmp.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    mig = sub.add_parser("migrate", help="create agno's tables in every configured database that has none",
+                         description=__doc__.split("\n\n")[-1].strip())
+    add_migrate_arguments(mig)
     return parser
 
 
@@ -111,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "compare":
         return compare_command(args)
+    if args.command == "migrate":
+        return migrate_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
