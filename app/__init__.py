@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_settings
 from .db.engines import init_engines
 from .errors import register_error_handlers
 from .health import started_now
 from .http import init_http
+from .requestlog import init_request_log
 
 __version__ = "0.1.0"
 
@@ -28,15 +30,23 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.compact = True
     init_engines(app, settings)
+    init_request_log(app)
     init_http(app)
+    if settings.trusted_proxies:
+        # Believe X-Forwarded-For/-Proto/-Host/-Port from exactly this many proxies in front of us
+        # (the client address is the one the outermost trusted proxy saw). With none trusted (the
+        # default), a forged X-Forwarded-For changes nothing.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     register_blueprints(app)
     register_error_handlers(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health
+    from . import health, metrics
     from .sessions import bp as sessions_bp
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(sessions_bp)

@@ -56,6 +56,9 @@ class Settings:
     statement_timeout_ms: int = 30000
     max_body_bytes: int = 16 * 1024 * 1024
     layout_recheck_seconds: float = 60.0
+    # Reverse proxies in front of the service whose X-Forwarded-* headers are believed (ProxyFix).
+    # 0 trusts none: a client cannot forge its address with X-Forwarded-For.
+    trusted_proxies: int = 0
 
 
 LAYOUT_CHOICES = ("auto", "agno2", "agno3")
@@ -201,4 +204,5 @@ def load_settings(env=None) -> Settings:
         statement_timeout_ms=_int(env, "AGNO_STATEMENT_TIMEOUT_MS", 30000),
         max_body_bytes=_int(env, "AGNO_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1),
         layout_recheck_seconds=float(_int(env, "AGNO_LAYOUT_RECHECK_SECONDS", 60)),
+        trusted_proxies=_int(env, "AGNO_TRUSTED_PROXIES", 0),
     )

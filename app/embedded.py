@@ -15,7 +15,7 @@ def prepare_embedded(settings: Settings, logger: logging.Logger) -> None:
     embedded = [db for db in settings.databases.values() if db.embedded]
     if not embedded:
         return
-    registry = EngineRegistry(settings)
+    registry = EngineRegistry(settings, instrument=False)
     try:
         for db in embedded:
             with registry.transaction(db.db_id, write=True) as conn:

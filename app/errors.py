@@ -8,6 +8,8 @@ from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -81,11 +83,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(exc: IntegrityError):
         log.warning("integrity error", exc_info=exc)
+        metrics.count_error("db_conflict")
         return error_response(409, "The write conflicts with existing data")
 
     @app.errorhandler(PoolTimeout)
     def handle_pool_timeout(exc):
         log.error("database pool exhausted", exc_info=exc)
+        metrics.count_error("db_pool_timeout")
         return error_response(503, "Database is busy, try again later")
 
     @app.errorhandler(OperationalError)
@@ -93,20 +97,26 @@ def register_error_handlers(app: Flask) -> None:
         # Connection loss, server shutdown and statement timeouts: the database, not the request.
         log.error("database unavailable", exc_info=exc)
         if "statement timeout" in str(exc.orig):
+            metrics.count_error("db_statement_timeout")
             return error_response(504, "Database statement timed out")
         if "database is locked" in str(exc.orig):  # SQLite: another writer held the lock past the timeout
+            metrics.count_error("db_pool_timeout")
             return error_response(503, "Database is busy, try again later")
+        metrics.count_error("db_unavailable")
         return error_response(503, "Database unavailable")
 
     @app.errorhandler(DBAPIError)
     def handle_dbapi_error(exc: DBAPIError):
         if exc.connection_invalidated:
             log.error("database connection lost", exc_info=exc)
+            metrics.count_error("db_unavailable")
             return error_response(503, "Database unavailable")
         log.exception("database error", exc_info=exc)
+        metrics.count_error("db_error")
         return error_response(500, "Internal server error")
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("unhandled exception", exc_info=exc)
+        metrics.count_error("unhandled")
         return error_response(500, "Internal server error")

@@ -8,7 +8,8 @@ from flask import Flask, Response, current_app, g, request
 
 from .errors import Unauthorized, error_response
 
-PUBLIC_PATHS = ("/health", "/healthz", "/readyz")
+# The probes and the Prometheus scrape endpoint answer without the key.
+PUBLIC_PATHS = ("/health", "/healthz", "/readyz", "/metrics")
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
 
 

@@ -1,5 +1,7 @@
 """Cross-cutting HTTP behaviour: db_id/table, auth, CORS, probes, routing quirks (contract §1)."""
 
+import re
+
 import pytest
 
 from app.config import DatabaseConfig
@@ -83,11 +85,13 @@ def test_auth(secured):
 
 
 def test_every_route_needs_the_token(secured):
+    from app.http import PUBLIC_PATHS
+    assert set(PUBLIC_PATHS) == {"/health", "/healthz", "/readyz", "/metrics"}
     app = secured.application
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static",) or rule.rule in ("/health", "/healthz", "/readyz"):
+        if rule.endpoint in ("static",) or rule.rule in PUBLIC_PATHS:
             continue
-        path = rule.rule.replace("<session_id>", "x").replace("<run_id>", "y").replace("<path:storage_key>", "k")
+        path = re.sub(r"<[^>]+>", "x", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert secured.open(path, method=method).status_code == 401, (method, path)
 

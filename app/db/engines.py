@@ -13,6 +13,7 @@ from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from .. import metrics
 from ..config import DatabaseConfig, Settings, sqlite_path
 from . import tables
 
@@ -109,8 +110,10 @@ def detect_layout(conn: Connection, db: DatabaseConfig) -> Layout:
 class EngineRegistry:
     """One lazily created Engine per configured database, created after gunicorn forks."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, instrument: bool = True):
         self.settings = settings
+        # Pool metrics are reported by the workers' registries, not by the master's start-up check.
+        self.instrument = instrument
         self.databases: dict[str, DatabaseConfig] = dict(settings.databases)
         self._engines: dict[str, Engine] = {}
         self._layouts: dict[str, tuple[Layout, float]] = {}
@@ -127,15 +130,19 @@ class EngineRegistry:
 
     def _create_engine(self, db: DatabaseConfig) -> Engine:
         if db.dialect == "sqlite":
-            return create_sqlite_engine(db, self.settings)
+            return create_sqlite_engine(db, self.settings, instrument=self.instrument)
         s = self.settings
         options = {}
         if db.schema != tables.SCHEMA:
             options["schema_translate_map"] = {tables.SCHEMA: db.schema}
         connect_args = {"connect_timeout": 5, "application_name": "agno-session-service"}
         if s.statement_timeout_ms:
-            connect_args["options"] = f"-c statement_timeout={s.statement_timeout_ms}"
-        return create_engine(
+            # Every statement ends within the timeout, below gunicorn's worker timeout (checked at
+            # start-up), so a slow query becomes a clean 504 instead of a killed worker. A
+            # transaction left idle by a stalled worker is closed by the server after the same time.
+            connect_args["options"] = (f"-c statement_timeout={s.statement_timeout_ms}"
+                                       f" -c idle_in_transaction_session_timeout={s.statement_timeout_ms}")
+        engine = create_engine(
             db.url,
             pool_pre_ping=True,
             pool_size=s.pool_size,
@@ -144,6 +151,9 @@ class EngineRegistry:
             connect_args=connect_args,
             execution_options=options,
         )
+        if self.instrument:
+            metrics.instrument_pool(engine, db.db_id, s.pool_size)
+        return engine
 
     @contextlib.contextmanager
     def transaction(self, db_id: str, write: bool | None = None):
@@ -190,7 +200,7 @@ class EngineRegistry:
             return self.layout(db_id, conn)
 
 
-def create_sqlite_engine(db: DatabaseConfig, settings: Settings) -> Engine:
+def create_sqlite_engine(db: DatabaseConfig, settings: Settings, instrument: bool = False) -> Engine:
     """An engine over a SQLite file in agno's `SqliteDb` layout (no schemas: `ai` maps to none).
 
     Connections are set up as agno 3.1.10's `SqliteDb` sets up its own (`PRAGMA foreign_keys = ON`,
@@ -211,6 +221,8 @@ def create_sqlite_engine(db: DatabaseConfig, settings: Settings) -> Engine:
         connect_args={"timeout": settings.pool_timeout, "check_same_thread": False},
         execution_options={"schema_translate_map": {tables.SCHEMA: None}},
     )
+    if instrument:
+        metrics.instrument_pool(engine, db.db_id, settings.pool_size)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, record):
@@ -231,7 +243,7 @@ def create_sqlite_engine(db: DatabaseConfig, settings: Settings) -> Engine:
 def log_layouts(settings: Settings, logger: logging.Logger) -> None:
     """One start-up line per configured database: its layout, or why it could not be reached yet
     (then it is detected at its first use)."""
-    reg = EngineRegistry(settings)
+    reg = EngineRegistry(settings, instrument=False)
     try:
         for db_id, db in reg.databases.items():
             try:

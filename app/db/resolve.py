@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from flask import g
 from sqlalchemy import inspect, text
 
 from ..config import DatabaseConfig
@@ -32,6 +33,12 @@ class Database:
 
 
 def resolve_database(db_id: str | None, table: str | None) -> Database:
+    db = _resolve(db_id, table)
+    g.db_id = db.config.db_id  # for the access log line
+    return db
+
+
+def _resolve(db_id: str | None, table: str | None) -> Database:
     reg = registry()
     db_id = db_id or None
     table = table or None
