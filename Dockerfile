@@ -25,11 +25,12 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 # Only what the package build reads; .dockerignore keeps everything else out of the context.
-COPY pyproject.toml setup.cfg README.md ./
+COPY pyproject.toml setup.cfg README.md constraints.txt ./
 COPY app/ app/
 # A regular (non-editable) install: the package lands in the venv's site-packages, byte-compiled,
-# so nothing needs writing at run time (read-only root filesystem).
-RUN pip install --no-cache-dir .
+# so nothing needs writing at run time (read-only root filesystem). constraints.txt pins every
+# run-time package, not only the direct ones.
+RUN pip install --no-cache-dir -c constraints.txt .
 
 # ---------------------------------------------------------------------------------------------
 # Final stage: the venv, the WSGI entry point, the gunicorn settings and the alembic scripts.

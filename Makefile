@@ -13,11 +13,11 @@ DEPLOY_STAMP := $(VENV)/.deploy-installed
 NPM_PREFIX := tools/npm
 
 ##@ Setup
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
 	@$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: apt-get install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,contract,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,contract,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install the pinned dependencies (service, test, contract, dev)
@@ -43,12 +43,15 @@ pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt wh
 	fi
 
 $(DEPLOY_STAMP): $(STAMP) $(NPM_PREFIX)/package-lock.json
-	$(PY) -m pip install --quiet -e '.[deploy]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[deploy]'
 	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is missing: apt-get install nodejs npm"; exit 1; }
 	npm ci --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error
 	@touch $(DEPLOY_STAMP)
 
 deploy-tools: $(DEPLOY_STAMP) ## install the offline deployment linters (hadolint, shellcheck, yamllint, helm SDK, kubernetes-validate, dclint)
+
+constraints: install ## rewrite constraints.txt (every run-time package pinned) from the virtualenv, after changing setup.cfg
+	$(PY) tools/constraints.py
 
 ##@ Run
 # With no database configured the service creates and serves an embedded SQLite file
@@ -83,4 +86,4 @@ help: ## show this help
 		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke help
+.PHONY: install constraints agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke help
