@@ -50,3 +50,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(sessions_bp)
+    from . import openapi
+    app.register_blueprint(openapi.bp)
