@@ -72,6 +72,18 @@ def test_the_database_is_mixed(migrated):
     assert (ready["layout"], ready["sessions_version"]) == ("agno3-mixed", "3.0.0")
 
 
+def _ties_in_id_order(answer):
+    """The answer with sessions of equal updated_at in id order, and that order of stamps: two
+    answers compare equal when only the order among ties differs."""
+    status, body = answer
+    stamps = [item.get("updated_at") for item in body["data"]]
+    position = {}
+    for index, value in enumerate(stamps):
+        position.setdefault(value, index)
+    data = sorted(body["data"], key=lambda item: (position[item.get("updated_at")], item["session_id"]))
+    return [status, {**body, "data": data, "stamps": stamps}]
+
+
 def test_every_read_matches_agno_3_1_10(migrated):
     reqs = read_requests(migrated.manifest)
     for sid, run_id in migrated.continued.items():
@@ -80,7 +92,12 @@ def test_every_read_matches_agno_3_1_10(migrated):
     theirs = oracle("answer", {"url": migrated.url, "requests": reqs}, python=AGNO3)
     client = migrated.app.test_client()
     for (method, path, body), expected in zip(reqs, theirs, strict=True):
-        assert ask(client, method, path, body) == expected, path
+        got = ask(client, method, path, body)
+        if "sort_by=updated_at" in path:
+            # The two sessions agno 3.x continued can share an updated_at second: PostgreSQL may
+            # then return them in either order, to agno as to us. Ties aside, the order is the same.
+            got, expected = _ties_in_id_order(got), _ties_in_id_order(expected)
+        assert got == expected, path
     # the runs agno 3.x added are served after the legacy ones
     for sid, run_id in migrated.continued.items():
         runs = ask(client, "GET", f"/sessions/{quote(sid, safe='')}/runs")[1]
