@@ -333,8 +333,6 @@ def start_gunicorn(results: Results, url: str, workdir: str) -> Server:
         "AGNO_THREADS": "1",  # sync workers: a worker inside a request takes no other one
         "AGNO_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT),
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
-        # gunicorn's control socket defaults to one path per user; keep ours apart from other servers.
-        "XDG_RUNTIME_DIR": workdir,
         "PYTHONUNBUFFERED": "1",
     }
     logfile = os.path.join(workdir, "gunicorn.log")
