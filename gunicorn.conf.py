@@ -84,3 +84,31 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """On SIGTERM, a sync worker also closes its inherited copies of the listening sockets.
+
+    The master closes its own listeners at SIGTERM, but a worker still finishing a request holds
+    copies inherited at fork, so the kernel would go on queueing new connections nobody accepts,
+    and reset them when that worker exits. Closed, new connections are refused at once (a client
+    or proxy retries elsewhere) while the requests in flight complete. An idle worker waiting in
+    select() on a closed listener gets EBADF, which gunicorn's sync worker treats as "stop".
+    (The threaded worker, AGNO_THREADS > 1, unregisters its listeners itself; it is left alone.)"""
+    import signal
+
+    from gunicorn.workers.sync import SyncWorker
+
+    if not isinstance(worker, SyncWorker):
+        return
+    stop = worker.handle_exit
+
+    def handle_exit(sig, frame):
+        stop(sig, frame)
+        for listener in worker.sockets:
+            try:
+                listener.close()
+            except OSError:
+                pass
+
+    signal.signal(signal.SIGTERM, handle_exit)
