@@ -179,41 +179,37 @@ class ChatMessageSchema(_Strict):
     created_at = _integer("Epoch seconds", required=True)
 
 
-class AgentSessionDetailSchema(_Strict):
+class _ChatSessionDetail(_Strict):
+    """What agent and team session details share."""
+
+    session_id = _string("Session id", required=True)
+    user_id = _string("User id", allow_none=True)
+    session_summary = fields.Nested(SessionSummarySchema, allow_none=True)
+    session_state = _object("`session_data.session_state`", allow_none=True)
+    metrics = _object("`session_data.session_metrics`", allow_none=True)
+    total_tokens = _integer("`metrics.total_tokens`", allow_none=True)
+    chat_history = fields.List(fields.Nested(ChatMessageSchema), required=True)
+    created_at = _epoch_time("Creation time (UTC)", allow_none=True)
+    updated_at = _epoch_time("Last update (UTC); the creation time when the column is NULL", allow_none=True)
+
+
+class AgentSessionDetailSchema(_ChatSessionDetail):
     """An agent session. `agent_session_id` equals `session_id`."""
 
-    user_id = _string("User id", allow_none=True)
     agent_session_id = _string("Session id", required=True)
-    session_id = _string("Session id", required=True)
     session_name = _string("The stored name, else derived from the runs, else empty", required=True)
-    session_summary = fields.Nested(SessionSummarySchema, allow_none=True)
-    session_state = _object("`session_data.session_state`", allow_none=True)
     agent_id = _string("Agent id", allow_none=True)
-    total_tokens = _integer("`metrics.total_tokens`", allow_none=True)
     agent_data = _object("The `agent_data` column (name, model, ...)", allow_none=True)
-    metrics = _object("`session_data.session_metrics`", allow_none=True)
     metadata = _object("Metadata; external-SDK agents also get `sdk` from `agent_data`", allow_none=True)
-    chat_history = fields.List(fields.Nested(ChatMessageSchema), required=True)
-    created_at = _epoch_time("Creation time (UTC)", allow_none=True)
-    updated_at = _epoch_time("Last update (UTC); the creation time when the column is NULL", allow_none=True)
 
 
-class TeamSessionDetailSchema(_Strict):
+class TeamSessionDetailSchema(_ChatSessionDetail):
     """A team session (`chat_history` leaves out member runs)."""
 
-    session_id = _string("Session id", required=True)
     session_name = _string("The stored name, else derived from the team runs, else empty", required=True)
-    user_id = _string("User id", allow_none=True)
     team_id = _string("Team id", allow_none=True)
-    session_summary = fields.Nested(SessionSummarySchema, allow_none=True)
-    session_state = _object("`session_data.session_state`", allow_none=True)
-    metrics = _object("`session_data.session_metrics`", allow_none=True)
     team_data = _object("The `team_data` column", allow_none=True)
     metadata = _object("Metadata", allow_none=True)
-    chat_history = fields.List(fields.Nested(ChatMessageSchema), required=True)
-    created_at = _epoch_time("Creation time (UTC)", allow_none=True)
-    updated_at = _epoch_time("Last update (UTC); the creation time when the column is NULL", allow_none=True)
-    total_tokens = _integer("`metrics.total_tokens`", allow_none=True)
 
 
 class WorkflowSessionDetailSchema(_Strict):
