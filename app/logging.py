@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging.config
 import os
 
+from .requestlog import request_id
+
 SERVICE = "agno-session-service"
 
 
@@ -14,8 +16,6 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            from .requestlog import request_id
-
             rid = request_id()
             if rid is not None:
                 record.request_id = rid

@@ -17,6 +17,7 @@ from flask import Blueprint, Response
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
 from prometheus_client import multiprocess
+from sqlalchemy import event
 
 bp = Blueprint("metrics", __name__)
 
@@ -56,8 +57,6 @@ def count_error(kind: str) -> None:
 
 def instrument_pool(engine, db_id: str, size: int) -> None:
     """Track one engine's pool through SQLAlchemy's pool events."""
-    from sqlalchemy import event
-
     POOL_SIZE.labels(db_id).set(size)
     checked_out, opened = POOL_CHECKED_OUT.labels(db_id), POOL_OPEN.labels(db_id)
 

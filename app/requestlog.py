@@ -58,6 +58,8 @@ def _finish(resp: Response) -> Response:
     resp.headers[REQUEST_ID_HEADER] = rid
     route = request.url_rule.rule if request.url_rule is not None else None
     metrics.observe_request(request.method, route, resp.status_code, seconds)
+    if not access_log.isEnabledFor(logging.INFO):  # AGNO_ACCESS_LOG_LEVEL=WARNING: nothing to build
+        return resp
     access_log.info("request", extra={
         "method": request.method,
         "route": route or metrics.UNMATCHED_ROUTE,
