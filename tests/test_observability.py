@@ -121,6 +121,18 @@ def test_one_json_access_line_per_request(client, conn, log_lines):
     assert line["user"] and "alice" not in json.dumps(line)
 
 
+def test_access_log_level_silences_the_access_lines(client, log_lines, monkeypatch):
+    monkeypatch.setenv("AGNO_ACCESS_LOG_LEVEL", "WARNING")
+    level = logging_config("INFO")["loggers"]["agno_session.access"]["level"]
+    assert level == "WARNING"
+    logging.getLogger("agno_session.access").setLevel(level)  # what the configuration does
+    before = _metric(client, "agno_session_http_requests_total", method="GET", route="/healthz", status="200")
+    assert client.get("/healthz").status_code == 200
+    assert not _access(log_lines())
+    # the request is still counted
+    assert _metric(client, "agno_session_http_requests_total", method="GET", route="/healthz", status="200") == before + 1
+
+
 def test_access_line_for_unmatched_and_failed_requests(client, log_lines):
     client.get("/definitely/not/a/route")
     client.get("/sessions?limit=abc")
@@ -301,3 +313,50 @@ def test_stale_metrics_files_are_wiped_at_start(tmp_path):
                            tmp_path)
     assert done.returncode != 0
     assert not (metrics_dir / "counter_123.db").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The request guard: a bounded wait for the database, then a clean 5xx with a detail
+
+
+def test_statement_over_the_timeout_is_a_504(make_app, fresh_url):
+    """A PATCH stuck behind another transaction's row lock is cancelled by PostgreSQL's
+    statement_timeout: a 504 with a detail, counted in /metrics, and the app keeps serving."""
+    from sqlalchemy import create_engine, text
+
+    application = make_app(fresh_url, statement_timeout_ms=300)
+    client = application.test_client()
+    assert client.post("/sessions", json={"session_id": "slow"}).status_code == 201
+    before = _metric(client, "agno_session_errors_total", kind="db_statement_timeout")
+    other = create_engine(fresh_url)
+    try:
+        with other.connect() as locker:
+            locker.execute(text("SELECT 1 FROM ai.agno_sessions WHERE session_id = 'slow' FOR UPDATE"))
+            resp = client.patch("/sessions/slow", json={"session_name": "never"})
+            locker.rollback()
+    finally:
+        other.dispose()
+    assert resp.status_code == 504
+    assert resp.get_json() == {"detail": "Database statement timed out"}
+    assert _metric(client, "agno_session_errors_total", kind="db_statement_timeout") == before + 1
+    assert client.get("/sessions/slow").get_json()["session_name"] == ""  # nothing half-written
+    assert client.patch("/sessions/slow", json={"session_name": "now"}).status_code == 200
+
+
+def test_exhausted_pool_is_a_503_after_the_pool_timeout(make_app, fresh_url):
+    from app.db.engines import registry
+
+    application = make_app(fresh_url, pool_size=1, pool_timeout=1.0)
+    client = application.test_client()
+    assert client.post("/sessions", json={"session_id": "busy"}).status_code == 201
+    before = _metric(client, "agno_session_errors_total", kind="db_pool_timeout")
+    with application.app_context():
+        held = registry().engine("db1").connect()  # the pool's only connection
+    try:
+        resp = client.get("/sessions/busy")
+    finally:
+        held.close()
+    assert resp.status_code == 503
+    assert resp.get_json() == {"detail": "Database is busy, try again later"}
+    assert _metric(client, "agno_session_errors_total", kind="db_pool_timeout") == before + 1
+    assert client.get("/sessions/busy").status_code == 200
