@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 
 class ClusterError(RuntimeError):
@@ -93,7 +94,8 @@ def ensure_database(url: str, name: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name
+    parts = urlsplit(url)  # keeps a query string (?sslmode=...) intact
+    return urlunsplit(parts._replace(path="/" + name))
 
 
 def main(argv: list[str]) -> int:

@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import psycopg
 
@@ -188,22 +188,16 @@ def count_for(counts, method: str, route: str, status: str | None = None) -> flo
 
 # --- database ---------------------------------------------------------------------------------
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 @contextmanager
 def smoke_database() -> Iterator[str]:
     """A libpq URL of an empty database that exists only for this run."""
     given = os.environ.get("AGNO_SMOKE_PG")
     if given:
         name = f"agno_smoke_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(given, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        url = pgcluster.ensure_database(given, name)
         print(f"database {name} on the AGNO_SMOKE_PG server")
         try:
-            yield with_database(given, name)
+            yield url
         finally:
             with psycopg.connect(given, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
