@@ -81,9 +81,12 @@ lint-deploy: deploy-tools ## lint and validate the deployment assets offline: Do
 smoke: install pg-bin ## start gunicorn on a throwaway PostgreSQL (migrate first), run scripts/test-session-api.sh, check /metrics, /openapi.json and a SIGTERM drain
 	$(PY) tools/smoke.py
 
+reliability: install pg-bin ## the reliability suite: schema fuzzing, hostile input, database faults, shutdown, concurrency, isolation (table: build/reliability-report.json)
+	$(PY) -m pytest tests/reliability $(RELIABILITY_ARGS)
+
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
 		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install constraints agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke help
+.PHONY: install constraints agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke reliability help
