@@ -112,3 +112,23 @@ def test_start_up_log_names_each_database_and_its_layout(database, caplog):
         "database 'forced': layout agno2 (postgresql, forced by AGNO_DB_LAYOUT=agno2)",
         "database 'down': not reachable at start-up (OperationalError); its layout is detected at first use",
     ]
+
+
+def test_a_create_that_fails_after_creating_the_tables_leaves_no_layout_behind(fresh_url, make_app):
+    """The first create in an empty database creates agno's tables in its own transaction; the
+    layout it then sees must not be remembered before the commit. A create rolled back after
+    the tables were made (an id too long for the index) leaves the database empty, and the next
+    requests must find it empty (not a remembered agno3 layout over missing tables: 500s)."""
+    import base64
+    import os
+
+    app = make_app(fresh_url)
+    client = app.test_client()
+    too_long = base64.b64encode(os.urandom(12_000)).decode()  # incompressible, past a btree entry
+    resp = client.post("/sessions", query_string={"type": "agent"}, json={"session_id": too_long})
+    assert resp.status_code != 201
+    resp = client.get("/sessions")
+    assert resp.status_code == 200 and resp.get_json()["data"] == [], resp.get_data(as_text=True)
+    assert client.get("/sessions/s1").status_code == 404
+    assert client.post("/sessions", query_string={"type": "agent"}, json={"session_id": "s1"}).status_code == 201
+    assert client.get("/sessions/s1").status_code == 200

@@ -7,6 +7,7 @@ import math
 from flask import Response, request
 from marshmallow import ValidationError
 
+from ..db.engines import detect_layout
 from ..db.resolve import resolve_database
 from ..errors import BadRequest, Conflict, NotFound, RequestValidationError, ServiceUnavailable
 from ..responses import json_response
@@ -89,7 +90,8 @@ def create_session():
         layout = db.layout(conn)
         if not layout.has_sessions:
             store.bootstrap_tables(conn, db.config.schema, layout.generation)
-            layout = db.layout(conn)
+            # Detected, not remembered: the tables exist for other requests only after the commit.
+            layout = detect_layout(conn, db.config)
         row = store.create_session(conn, layout, session_type=stype, body=body)
         if row is None:
             sid = body.get("session_id")
