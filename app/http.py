@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, current_app, g, request
 
-from .errors import Unauthorized, error_response
+from .errors import BadRequest, Unauthorized, error_response
 
 # The probes and the Prometheus scrape endpoint answer without the key.
 PUBLIC_PATHS = ("/health", "/healthz", "/readyz", "/metrics")
@@ -72,11 +73,29 @@ def _check_auth() -> None:
         raise Unauthorized("Invalid authentication token")
 
 
+def _check_utf8() -> None:
+    """The percent-decoded path and query must be UTF-8. Werkzeug (like uvicorn) would replace
+    bad bytes with U+FFFD, so `/sessions/%FF` and `/sessions/%FE` would both name the session
+    whose id is U+FFFD (and a delete would delete it): refused instead."""
+    environ = request.environ
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise BadRequest("Invalid UTF-8 in the request path") from None
+    query = environ.get("QUERY_STRING", "")
+    if "%" in query or not query.isascii():
+        try:
+            unquote_to_bytes(query.encode("latin-1")).decode("utf-8")
+        except UnicodeError:
+            raise BadRequest("Invalid UTF-8 in the query string") from None
+
+
 def before_request():
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers \
             and "Origin" in request.headers:
         return _preflight()
     _check_auth()
+    _check_utf8()
     if request.method == "HEAD":
         # AgentOS answers HEAD with 405 and no body, even on GET routes (contract #321).
         return Response(status=405, mimetype="application/json")

@@ -7,6 +7,7 @@ adds `loc` and `input` and gathers query and body errors into a single 422 (cont
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from flask import request
@@ -41,7 +42,13 @@ def check_no_nul(value: str):
         fail("string_no_nul", "String should not contain NUL (\\u0000) characters")
 
 
-_INT_RE = re.compile(r"^[+-]?\d+(_\d+)*(\.0*)?$")
+# ASCII digits only ('１２' is not a number to pydantic), surrounded by the whitespace pydantic
+# strips: Unicode White_Space, which, unlike Python's str.isspace, excludes U+001C..U+001F.
+_INT_RE = re.compile(r"^[^\S\x1c-\x1f]*([+-]?)([0-9]+(?:_[0-9]+)*)(?:\.0+)?[^\S\x1c-\x1f]*$")
+# pydantic refuses integers of more than 4300 significant digits (Python's own conversion
+# limit, which would otherwise raise ValueError here): `int_parsing_size`, or `int_parsing`
+# when leading zeros or underscores send it down its slower path.
+MAX_INT_DIGITS = 4300
 
 
 class LaxInteger(fields.Field):
@@ -52,10 +59,16 @@ class LaxInteger(fields.Field):
         self.ge = ge
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = str(value).strip()
-        if not _INT_RE.match(text):
+        match = _INT_RE.match(str(value))
+        if not match:
             fail("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
-        number = int(text.split(".")[0].replace("_", ""))
+        sign, digits = match.groups()
+        significant = digits.replace("_", "").lstrip("0")
+        if len(significant) > MAX_INT_DIGITS:
+            if "_" in digits or digits.startswith("0"):
+                fail("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+            fail("int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size")
+        number = int(sign + (significant or "0"))
         if self.ge is not None and number < self.ge:
             fail("greater_than_equal", f"Input should be greater than or equal to {self.ge}", {"ge": self.ge})
         return number
@@ -66,7 +79,9 @@ class LaxBoolean(fields.Field):
     FALSE = {"false", "0", "no", "off", "f", "n"}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = str(value).strip().lower()
+        # pydantic neither strips whitespace nor folds non-ASCII case here
+        text = str(value)
+        text = text.lower() if text.isascii() else text
         if text in self.TRUE:
             return True
         if text in self.FALSE:
@@ -242,7 +257,8 @@ def load_request(query_schema: Schema | None = None, body_schema: Schema | None 
     `embed_field` mimics FastAPI's single embedded body field (rename): a body that is absent or
     not a JSON object reports that field as missing.
     """
-    body = read_json_body()
+    # A route without a body ignores one, unread, as FastAPI does (and a huge one costs nothing).
+    body = read_json_body() if body_schema is not None else MISSING_BODY
     items: list[dict] = []
     args = query_args() if query is None else query
     loaded_query: dict = {}
@@ -278,6 +294,14 @@ def _reject_constant(name: str):
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+def _finite_float(text: str) -> float:
+    # A number past a double's range (1e400) would become Infinity, which jsonb refuses.
+    value = float(text)
+    if math.isinf(value):
+        raise json.JSONDecodeError("Number out of range", text, 0)
+    return value
+
+
 class _Missing:
     def __repr__(self):
         return "MISSING_BODY"
@@ -291,8 +315,9 @@ def read_json_body():
     """The request body as FastAPI 0.165 sees it (contract §1.3).
 
     Empty body → MISSING_BODY. A non-JSON content type → the raw text (it then fails model
-    validation). Invalid UTF-8 or nesting too deep to decode → 400; invalid JSON → 422 `json_invalid` before
-    anything else.
+    validation). Invalid UTF-8, nesting too deep to decode or an integer too long to convert →
+    400; invalid JSON (NaN, Infinity and numbers past a double's range included) → 422
+    `json_invalid` before anything else.
     """
     cached = request.environ.get("agno.body")
     if cached is not None:
@@ -310,12 +335,14 @@ def read_json_body():
             body = text
         else:
             try:
-                body = json.loads(text, parse_constant=_reject_constant)
+                body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
             except json.JSONDecodeError as exc:
                 raise RequestValidationError([{"type": "json_invalid", "loc": ["body", exc.pos],
                                                "msg": "JSON decode error", "input": {},
                                                "ctx": {"error": exc.msg}}]) from None
-            except RecursionError:  # FastAPI turns any other decode failure into this 400
+            except (RecursionError, ValueError):
+                # FastAPI turns any other decode failure into this 400: nesting too deep for the
+                # decoder, an integer of more than 4300 digits (Python's conversion limit)
                 raise BadRequest("There was an error parsing the body") from None
     request.environ["agno.body"] = body
     return body

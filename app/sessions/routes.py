@@ -6,6 +6,7 @@ import math
 
 from flask import Response, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from ..db.engines import detect_layout
 from ..db.resolve import resolve_database
@@ -29,6 +30,7 @@ _summary = SummarySchema()
 _bulk_body = BulkDeleteBodySchema()
 
 MEDIA_NOT_CONFIGURED = "Media storage is not configured on AgentOS"
+PROGRAM_LIMIT_EXCEEDED = "54000"  # PostgreSQL: e.g. an index row larger than a btree page allows
 
 
 def _not_found(session_id: str) -> NotFound:
@@ -92,7 +94,16 @@ def create_session():
             store.bootstrap_tables(conn, db.config.schema, layout.generation)
             # Detected, not remembered: the tables exist for other requests only after the commit.
             layout = detect_layout(conn, db.config)
-        row = store.create_session(conn, layout, session_type=stype, body=body)
+        try:
+            row = store.create_session(conn, layout, session_type=stype, body=body)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != PROGRAM_LIMIT_EXCEEDED:
+                raise
+            # The id is the one indexed value a create writes: one too long (after compression)
+            # for a btree entry is the client's error, not an unavailable database (AgentOS: 500).
+            raise RequestValidationError([{"type": "id_too_long", "loc": ["body", "session_id"],
+                                           "msg": "String is too long to be stored as a session id",
+                                           "input": body.get("session_id")}]) from None
         if row is None:
             sid = body.get("session_id")
             raise Conflict(f"Session with id '{sid}' already exists. Use PATCH /sessions/{sid} to update it.")

@@ -351,10 +351,11 @@ def _run_filters(rt, created_after, created_before, statuses):
     created = jget(rt.c.run_data, "created_at")
     is_number = func.jsonb_typeof(created) == "number"
     created_num = cast(rt.c.run_data.op("->>", return_type=String)(literal("created_at", String)), Numeric)
+    # Bound as NUMERIC: a plain int parameter is cast to BIGINT, which a bound past 2^63 overflows.
     if created_after is not None:
-        conds.append(case((is_number, created_num >= created_after), else_=true()))
+        conds.append(case((is_number, created_num >= literal(created_after, Numeric)), else_=true()))
     if created_before is not None:
-        conds.append(case((is_number, created_num <= created_before), else_=true()))
+        conds.append(case((is_number, created_num <= literal(created_before, Numeric)), else_=true()))
     if statuses is not None:
         conds.append(func.upper(rt.c.run_data.op("->>")("status")).in_(sorted(statuses)))
     return conds

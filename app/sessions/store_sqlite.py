@@ -23,6 +23,7 @@ pages never read run payloads into Python.
 from __future__ import annotations
 
 import json
+import math
 
 from sqlalchemy import JSON, Float, String, and_, case, false, func, literal, not_, or_, select
 from sqlalchemy.dialects.sqlite import insert  # noqa: F401  (re-exported for store.create_session)
@@ -150,15 +151,26 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     return store.list_items(conn, layout, rows), total
 
 
+def _sqlite_number(value: int) -> int | float:
+    """SQLite integers stop at 64 bits (binding a larger int raises OverflowError): a bound past
+    them becomes a REAL, up to ±Inf, which SQLite compares with any stored number."""
+    if -store.INT64_MAX - 1 <= value <= store.INT64_MAX:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def run_filters(rt, created_after, created_before, statuses):
     """store._run_filters on SQLite: numeric `created_at` bounds and status in SQL."""
     conds = []
     is_number = jtype(rt.c.run_data, "created_at").in_(["integer", "real"])
     created = rt.c.run_data.op("->>", return_type=Float)(literal("$.created_at", String))
     if created_after is not None:
-        conds.append(case((is_number, created >= created_after), else_=True))
+        conds.append(case((is_number, created >= _sqlite_number(created_after)), else_=True))
     if created_before is not None:
-        conds.append(case((is_number, created <= created_before), else_=True))
+        conds.append(case((is_number, created <= _sqlite_number(created_before)), else_=True))
     if statuses is not None:
         conds.append(func.upper(jtext(rt.c.run_data, "status")).in_(sorted(statuses)))
     return conds
