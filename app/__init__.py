@@ -17,7 +17,9 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. `config` wins over the environment; `SETTINGS` may carry a Settings."""
-    app = Flask(__name__)
+    # No static folder: the service serves no files of its own (Swagger UI's come from
+    # app/openapi.py's route), and Flask's `/static/<path:filename>` rule would be one more route.
+    app = Flask(__name__, static_folder=None)
     if config:
         app.config.update(config)
     settings = app.config.get("SETTINGS")

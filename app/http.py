@@ -9,8 +9,10 @@ from flask import Flask, Response, current_app, g, request
 
 from .errors import BadRequest, Unauthorized, error_response
 
-# The probes and the Prometheus scrape endpoint answer without the key.
-PUBLIC_PATHS = ("/health", "/healthz", "/readyz", "/metrics")
+# With OS_SECURITY_KEY set, only the probes answer without the key (liveness and readiness checks
+# carry no credentials). /metrics, /openapi.json and /docs need it like the session routes: a
+# Prometheus scrape job sends it with `authorization: {credentials: <key>}`.
+PUBLIC_PATHS = ("/health", "/healthz", "/readyz")
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
 
 

@@ -458,9 +458,10 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
         return {"tags": [tag], "summary": summary, "description": description, "security": [],
                 "parameters": ["RequestId"], "responses": responses}
 
-    def documentation(summary, responses, params=()) -> dict:
-        op = {"tags": ["documentation"], "summary": summary, "parameters": [*params, "RequestId"],
-              "responses": responses}
+    def documentation(summary, responses, params=(), tag="documentation", description="") -> dict:
+        op = {"tags": [tag], "summary": summary, "parameters": [*params, "RequestId"], "responses": responses}
+        if description:
+            op["description"] = description
         if secured:
             op["responses"]["401"] = _error(UNAUTHORIZED)
         return op
@@ -476,10 +477,13 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
             {"200": _json("Every database answers", ReadySchema),
              "503": _json("A database does not answer (the reason is logged), or none is configured",
                           NotReadySchema)})),
-        "metrics.metrics": ("get", public(
-            "Prometheus metrics", "Text exposition format, aggregated over every gunicorn worker; no key needed.",
+        "metrics.metrics": ("get", documentation(
+            "Prometheus metrics",
             {"200": {"description": "Metrics (`agno_session_*`)", "headers": _headers(),
-                     "content": {"text/plain": {"schema": {"type": "string"}}}}}, tag="operations")),
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}}, tag="operations",
+            description="Text exposition format, aggregated over every gunicorn worker. Needs the key when "
+                        "`OS_SECURITY_KEY` is set (a Prometheus scrape job sends it with `authorization: "
+                        "{credentials: <key>}`).")),
         "openapi.openapi_document": ("get", documentation(
             "This OpenAPI document",
             {"200": _json("The document", {"type": "object", "additionalProperties": True}),

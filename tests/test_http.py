@@ -82,14 +82,19 @@ def test_auth(secured):
     assert secured.post("/sessions", data="{", content_type="application/json").status_code == 401
     for path in ("/health", "/healthz", "/readyz"):
         assert secured.get(path).status_code == 200
+    # the scrape endpoint and the documentation need the key like the session routes
+    for path in ("/metrics", "/openapi.json", "/docs"):
+        assert secured.get(path).get_json() == {"detail": "Authorization header required"}
+        assert secured.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
 def test_every_route_needs_the_token(secured):
     from app.http import PUBLIC_PATHS
-    assert set(PUBLIC_PATHS) == {"/health", "/healthz", "/readyz", "/metrics"}
+    assert set(PUBLIC_PATHS) == {"/health", "/healthz", "/readyz"}
     app = secured.application
+    assert "static" not in app.view_functions   # no static folder: no /static/<path:filename> rule
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static",) or rule.rule in PUBLIC_PATHS:
+        if rule.rule in PUBLIC_PATHS:
             continue
         path = re.sub(r"<[^>]+>", "x", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -252,12 +252,14 @@ def test_metrics_report_pool_usage(make_app, fresh_url):
     assert _metric(client, "agno_session_db_pool_connections", db_id="db1") >= 1.0
 
 
-def test_metrics_need_no_key(conn, settings):
+def test_metrics_need_the_key(conn, settings):
     settings.security_key = "k"
     application = create_app({"TESTING": True, "SETTINGS": settings})
     application.extensions["engines"] = ConnectionRegistry(settings, conn)
-    assert application.test_client().get("/metrics").status_code == 200
-    assert application.test_client().get("/sessions").status_code == 401
+    client = application.test_client()
+    assert client.get("/metrics").get_json() == {"detail": "Authorization header required"}
+    assert client.get("/metrics", headers={"Authorization": "Bearer k"}).status_code == 200
+    assert client.get("/sessions").status_code == 401
 
 
 # ---------------------------------------------------------------------------------------------

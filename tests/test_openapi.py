@@ -324,7 +324,7 @@ def test_security(plain_app, secured_app, version):
     assert secured["security"] == [{"HTTPBearer": []}]
     assert secured["components"]["securitySchemes"]["HTTPBearer"]["type"] == "http"
     assert secured["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    public = {"/health", "/healthz", "/readyz", "/metrics"}
+    public = {"/health", "/healthz", "/readyz"}
     for doc in (plain, secured):
         for template, ops in doc["paths"].items():
             for method, op in ops.items():
@@ -334,11 +334,11 @@ def test_security(plain_app, secured_app, version):
                 else:
                     assert "security" not in op, template   # the document-wide requirement applies
                     assert ("401" in op["responses"]) is (doc is secured), (method, template)
-    # the document and the docs page need the key like any other route, the probes and /metrics do not
+    # the document, the docs page and /metrics need the key like any other route, the probes do not
     client = secured_app.test_client()
-    for path in ("/openapi.json", "/docs", "/docs/swagger-ui.css"):
+    for path in ("/openapi.json", "/docs", "/docs/swagger-ui.css", "/metrics"):
         assert client.get(path).status_code == 401
-    for path in ("/health", "/healthz", "/metrics"):
+    for path in ("/health", "/healthz"):
         assert client.get(path).status_code == 200
 
 
