@@ -1,9 +1,13 @@
 """gunicorn settings, flat and driven by the environment."""
 
+import contextvars
+import errno
 import glob
 import os
+import signal
 import sys
 import tempfile
+import threading
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in this directory and
 # /metrics sums them. It must be set before prometheus_client is first imported (below, through
@@ -25,6 +29,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("AGNO_THREADS", "1"))
 timeout = int(os.environ.get("AGNO_WORKER_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("AGNO_GRACEFUL_TIMEOUT", "30"))
+DEFAULT_DRAIN_SECONDS = 5
 keepalive = 5
 # Session ids of several thousand characters are valid (contract #122); 8190 is gunicorn's ceiling.
 limit_request_line = 8190
@@ -53,12 +58,36 @@ def _check_timeouts(settings) -> None:
                           f" timeout AGNO_WORKER_TIMEOUT ({timeout} s = {timeout * 1000} ms)")
 
 
+def drain_seconds() -> int:
+    """AGNO_DRAIN_SECONDS: how long a worker goes on serving after SIGTERM with /readyz at 503."""
+    raw = os.environ.get("AGNO_DRAIN_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_DRAIN_SECONDS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"AGNO_DRAIN_SECONDS: expected an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"AGNO_DRAIN_SECONDS: must be >= 0, got {value}")
+    return value
+
+
+def _check_drain(drain: int) -> None:
+    """The drain is the first part of gunicorn's graceful timeout (the master kills the workers
+    that are still running when it ends), so the requests in flight at the end of the drain need
+    the rest of it."""
+    if drain and drain >= graceful_timeout:
+        raise ConfigError(f"AGNO_DRAIN_SECONDS ({drain}) must be below the graceful timeout"
+                          f" AGNO_GRACEFUL_TIMEOUT ({graceful_timeout} s)")
+
+
 def on_starting(server):
     """Refuse to start on a malformed configuration, with one line naming the variable. With no
     database configured, prepare the embedded SQLite database (AGNO_SQLITE_PATH) and say so."""
     try:
         settings = load_settings()
         _check_timeouts(settings)
+        _check_drain(drain_seconds())
     except ConfigError as exc:
         sys.stderr.write(f"configuration error: {exc}\n")
         sys.exit(2)
@@ -86,29 +115,137 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+class _ClosedListener:
+    """Stands in for a listening socket a draining sync worker has closed, inside gunicorn's
+    listener wrapper, which the worker goes on using: the address stays readable (gunicorn reads
+    it for every request it serves, one accepted just before the close included), accept() finds
+    nothing waiting, and select() on it fails with EBADF, the sync worker's "stop waiting"."""
+
+    def __init__(self, address):
+        self.address = address
+
+    def getsockname(self):
+        return self.address
+
+    def accept(self):
+        raise BlockingIOError(errno.EAGAIN, "listener closed for shutdown")
+
+    def fileno(self):
+        raise OSError(errno.EBADF, "listener closed for shutdown")
+
+    def setblocking(self, flag):
+        pass
+
+    def close(self):
+        pass
+
+
+class Drain:
+    """A worker's graceful stop in two phases.
+
+    SIGTERM starts the drain: for AGNO_DRAIN_SECONDS the worker accepts and serves every request
+    as before, except that /readyz answers 503 "Shutting down", so load balancers and Kubernetes
+    stop sending it traffic while it still answers what they send meanwhile. Then gunicorn's own
+    stop: the worker closes its inherited copies of the listening sockets (the master closed its
+    own at SIGTERM), so new connections are refused at once instead of queueing where nobody
+    accepts them, finishes the requests in flight and exits. SIGINT and SIGQUIT (quick stop) are
+    gunicorn's and never wait for the drain.
+
+    A sync worker ends the drain on a SIGALRM (setitimer): the handler runs in its one thread,
+    between two steps of whatever it is doing (a request in flight included: the blocking call
+    is interrupted and resumed), and the signal also wakes it from select() through the wake-up
+    pipe gunicorn installs (signal.set_wakeup_fd). It closes the listeners in that handler. The
+    threaded worker (AGNO_THREADS > 1) ends it in its poll loop, woken through gunicorn's method
+    queue by a timer thread; it leaves the loop on gunicorn's own SIGTERM handling and closes the
+    listeners right after it has unregistered them. During the drain the threaded worker also
+    ends each response with "Connection: close", so kept-alive clients reconnect elsewhere."""
+
+    def __init__(self, worker, seconds: int):
+        from gunicorn.workers.gthread import ThreadWorker
+
+        from app.health import begin_shutdown
+
+        self.worker, self.seconds = worker, seconds
+        self.threaded = isinstance(worker, ThreadWorker)
+        self.stop = worker.handle_exit  # gunicorn's SIGTERM handling, run when the drain is over
+        self.begin_shutdown = begin_shutdown
+        self.started = self.over = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self.begin)
+        worker = self.worker
+        if not self.threaded:
+            # SIGALRM interrupts a blocking call (reading a slow client's request, say) so that
+            # the handler runs at once; Python then resumes the call where it was (PEP 475).
+            signal.signal(signal.SIGALRM, self.end)
+            signal.siginterrupt(signal.SIGALRM, True)
+        if self.threaded:
+            enable = worker.set_accept_enabled
+
+            def set_accept_enabled(enabled):
+                enable(enabled)
+                if not enabled and not worker.alive:  # out of the poll loop: stopping
+                    for listener in worker.sockets:
+                        listener.close()
+
+            worker.set_accept_enabled = set_accept_enabled
+        else:
+            accept = worker.accept
+
+            def accept_unless_closed(listener):
+                try:
+                    accept(listener)
+                except OSError as exc:
+                    # The drain ended between the worker's look at `alive` and its accept().
+                    if exc.errno != errno.EBADF or worker.alive:
+                        raise
+
+            worker.accept = accept_unless_closed
+
+    def begin(self, sig, frame) -> None:
+        if self.started:
+            return
+        self.started = True
+        self.begin_shutdown()
+        if self.threaded:
+            self.worker.cfg.set("keepalive", 0)
+        if self.seconds <= 0:
+            self.end(sig, frame)
+            return
+        self.log(f"SIGTERM: draining for {self.seconds} s (/readyz answers 503, requests are served)")
+        if self.threaded:
+            # The poll loop runs the end of the drain: queued through gunicorn's method queue,
+            # whose pipe wakes the loop at once.
+            timer = threading.Timer(self.seconds, self.worker.method_queue.defer, (self.end, sig, None))
+            timer.daemon = True
+            timer.start()
+        else:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def log(self, message: str) -> None:
+        # In an empty context: the handler may interrupt a request, whose id is not this line's.
+        contextvars.Context().run(self.worker.log.info, message)
+
+    def end(self, sig, frame) -> None:
+        if self.over:
+            return
+        self.over = True
+        if self.seconds > 0:
+            self.log("drain over: listeners closed, finishing the requests in flight")
+        self.stop(sig, frame)
+        if not self.threaded:
+            for listener in self.worker.sockets:
+                real = listener.sock
+                if real is None or isinstance(real, _ClosedListener):
+                    continue
+                listener.sock = _ClosedListener(real.getsockname())
+                real.close()
+
+
 def post_worker_init(worker):
-    """On SIGTERM, a sync worker also closes its inherited copies of the listening sockets.
-
-    The master closes its own listeners at SIGTERM, but a worker still finishing a request holds
-    copies inherited at fork, so the kernel would go on queueing new connections nobody accepts,
-    and reset them when that worker exits. Closed, new connections are refused at once (a client
-    or proxy retries elsewhere) while the requests in flight complete. An idle worker waiting in
-    select() on a closed listener gets EBADF, which gunicorn's sync worker treats as "stop".
-    (The threaded worker, AGNO_THREADS > 1, unregisters its listeners itself; it is left alone.)"""
-    import signal
-
+    """Graceful stop with a drain (see Drain), for the sync and the threaded worker."""
+    from gunicorn.workers.gthread import ThreadWorker
     from gunicorn.workers.sync import SyncWorker
 
-    if not isinstance(worker, SyncWorker):
-        return
-    stop = worker.handle_exit
-
-    def handle_exit(sig, frame):
-        stop(sig, frame)
-        for listener in worker.sockets:
-            try:
-                listener.close()
-            except OSError:
-                pass
-
-    signal.signal(signal.SIGTERM, handle_exit)
+    if isinstance(worker, SyncWorker | ThreadWorker):
+        Drain(worker, drain_seconds()).install()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, UTC
 
 from flask import Blueprint, current_app
@@ -13,6 +14,19 @@ from .sessions.render import format_datetime
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
+
+# Set in a gunicorn worker when SIGTERM starts its drain (gunicorn.conf.py): the worker goes on
+# serving every request, but /readyz answers 503 so load balancers stop sending it traffic.
+_shutting_down = threading.Event()
+
+
+def begin_shutdown() -> None:
+    """Readiness answers 503 from now on in this process (the drain phase of a graceful stop)."""
+    _shutting_down.set()
+
+
+def shutting_down() -> bool:
+    return _shutting_down.is_set()
 
 
 @bp.get("/health")
@@ -32,7 +46,10 @@ def healthz():
 def readyz():
     """Ready when every configured database answers; each one's layout is reported.
 
-    503 names the databases that do not answer (the reason is logged, not shown)."""
+    503 names the databases that do not answer (the reason is logged, not shown), or says the
+    process is shutting down (no database is reached then)."""
+    if shutting_down():
+        return json_response({"detail": "Shutting down", "databases": {}}, 503)
     reg = registry()
     results, failed = {}, []
     for db_id in reg.databases:

@@ -7,7 +7,8 @@
    URL of a server), a uniquely named database created on that server and dropped at the end.
 2. ``agno-session-service migrate`` (twice: it must be idempotent), then agno's tables must exist.
 3. ``gunicorn -c gunicorn.conf.py wsgi:app`` from the repository root: two sync workers, a fresh
-   ``PROMETHEUS_MULTIPROC_DIR``, ``AGNO_GRACEFUL_TIMEOUT=10``; its output goes to a log file.
+   ``PROMETHEUS_MULTIPROC_DIR``, ``AGNO_GRACEFUL_TIMEOUT=10``, ``AGNO_DRAIN_SECONDS=2``; its output
+   goes to a log file.
    Ready when ``/readyz`` answers 200.
 4. ``scripts/test-session-api.sh`` against it.
 5. ``/openapi.json`` documents every route the script used, ``/docs`` serves Swagger UI without a
@@ -15,9 +16,11 @@
    ``/metrics`` counts the script's requests per route with both workers' counts aggregated: one
    worker is held inside a PATCH (by a row lock taken from a separate connection) while the other
    serves GETs, and a single scrape must show both.
-6. SIGTERM drain: a PATCH is held in flight the same way, the master gets SIGTERM, the lock is
-   released two seconds later; the PATCH must complete with 200 and be stored, the listener must
-   stop taking new requests, and the master must exit 0 within the graceful timeout.
+6. SIGTERM drain: a PATCH is held in flight the same way and the master gets SIGTERM. During the
+   drain (``AGNO_DRAIN_SECONDS=2``) the other worker answers ``/readyz`` with 503 "Shutting down"
+   and ``/healthz`` with 200; after it a new connection is refused; the lock is released a second
+   after the drain, and the PATCH must complete with 200 and be stored; the master must exit 0
+   within the graceful timeout.
 
 Prints one line per check and a summary table; exit status 1 if any check failed (with the tail
 of the gunicorn log). The server, the cluster (or database) and the temporary directories are
@@ -55,6 +58,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 SCHEMA = "ai"
 GRACEFUL_TIMEOUT = 10
+DRAIN_SECONDS = 2  # AGNO_DRAIN_SECONDS: /readyz answers 503 while the workers still serve
 APP_NAME = "agno-session-service"  # the application_name of the service's database connections
 
 # Routes scripts/test-session-api.sh calls, as (method, route template).
@@ -326,6 +330,7 @@ def start_gunicorn(results: Results, url: str, workdir: str) -> Server:
         "WEB_CONCURRENCY": "2",
         "AGNO_THREADS": "1",  # sync workers: a worker inside a request takes no other one
         "AGNO_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT),
+        "AGNO_DRAIN_SECONDS": str(DRAIN_SECONDS),
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
         "PYTHONUNBUFFERED": "1",
     }
@@ -520,7 +525,8 @@ def check_drain(results: Results, server: Server, client: Client, url: str, sess
     path = f"/sessions/{session_id}"
     state = {"phase": "drained", "marker": uuid.uuid4().hex}
     master = server.proc
-    probe: dict[str, str] = {}
+    during: dict[str, dict[str, str]] = {"readyz": {}, "healthz": {}}
+    after: dict[str, str] = {}
     with row_lock(url, session_id) as lock:
         patch = InFlight(client, "PATCH", path, {"session_state": state})
         patch.start()
@@ -532,10 +538,14 @@ def check_drain(results: Results, server: Server, client: Client, url: str, sess
         t0 = time.monotonic()
         os.kill(master.pid, signal.SIGTERM)
         events = [(0.0, f"SIGTERM to the master (pid {master.pid})")]
-        time.sleep(1.0)
-        prober = threading.Thread(target=probe_port, args=(server.port, probe, t0), daemon=True)
-        prober.start()
-        time.sleep(1.0)
+        # During the drain the other worker still serves: readiness says 503, the rest answers.
+        time.sleep(0.5)
+        probe_port(server.port, during["readyz"], t0, "/readyz")
+        probe_port(server.port, during["healthz"], t0, "/healthz")
+        # After it, the listeners are closed: a new connection is refused.
+        time.sleep(max(0.0, t0 + DRAIN_SECONDS + 0.7 - time.monotonic()))
+        probe_port(server.port, after, t0, "/healthz")
+        time.sleep(max(0.0, t0 + DRAIN_SECONDS + 1.0 - time.monotonic()))
         lock.rollback()
         events.append((time.monotonic() - t0, "row lock released"))
     patch.join(GRACEFUL_TIMEOUT + 5)
@@ -544,29 +554,36 @@ def check_drain(results: Results, server: Server, client: Client, url: str, sess
     except subprocess.TimeoutExpired:
         code = None
     exited = time.monotonic() - t0
-    prober.join(5)
     if patch.finished_at:
         events.append((patch.finished_at - t0, f"PATCH answered: {short(patch.outcome(), 60)}"))
     events.append((exited, f"master exited with {code}" if code is not None else "master still running"))
-    if "at" in probe:
-        events.append((float(probe["at"]), f"new connection: {probe.get('outcome', 'no outcome')}"))
+    for name, probe in (("during the drain", during["readyz"]), ("during the drain", during["healthz"]),
+                        ("after the drain", after)):
+        if "at" in probe:
+            events.append((float(probe["at"]), f"new connection {name}: {probe.get('outcome', 'no outcome')}"))
     for at, what in sorted(events):
         print(f"    +{at:.2f}s {what}")
 
+    readyz, healthz = during["readyz"], during["healthz"]
+    results.check("drain: /readyz answers 503 Shutting down", readyz.get("status") == "503"
+                  and '"Shutting down"' in readyz.get("body", ""),
+                  f"{readyz.get('at', '?')}s after SIGTERM: {readyz.get('outcome', 'not tried')}")
+    results.check("drain: other requests still served", healthz.get("status") == "200",
+                  f"/healthz {healthz.get('at', '?')}s after SIGTERM: {healthz.get('outcome', 'not tried')}")
+    results.check("drain: then new connections are refused", after.get("kind") == "refused",
+                  f"{after.get('at', '?')}s after SIGTERM ({DRAIN_SECONDS} s drain): {after.get('outcome', 'not tried')}")
     status = patch.response.status if patch.response is not None else None
     results.check("drain: in-flight PATCH completed with 200", status == 200,
                   (f"{status}, answered {patch.finished_at - t0:.2f}s after SIGTERM" if status is not None
                    else patch.outcome()[:200]))
     stored = stored_state(url, session_id)
     results.check("drain: the PATCH is in the database", stored == state, f"session_state {json.dumps(stored)}")
-    results.check("drain: listener stops taking new requests", probe.get("kind") in ("refused", "answered"),
-                  f"connection {probe.get('at', '?')}s after SIGTERM: {probe.get('outcome', 'not tried')}")
     results.check(f"drain: master exited 0 within {GRACEFUL_TIMEOUT}+5 s", code == 0 and exited <= GRACEFUL_TIMEOUT + 5,
                   f"exit {code} at +{exited:.2f}s")
 
 
-def probe_port(port: int, probe: dict[str, str], t0: float) -> None:
-    """Try a new request on the port and record what happened to it."""
+def probe_port(port: int, probe: dict[str, str], t0: float, path: str = "/healthz") -> None:
+    """Send `GET path` on a new connection and record what happened to it."""
     probe["at"] = f"{time.monotonic() - t0:.2f}"
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=2)
@@ -578,11 +595,15 @@ def probe_port(port: int, probe: dict[str, str], t0: float) -> None:
         return
     try:
         sock.settimeout(GRACEFUL_TIMEOUT + 5)
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: smoke\r\nConnection: close\r\n\r\n")
-        data = sock.recv(200)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: smoke\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
         if data.startswith(b"HTTP/"):
-            status_line = data.split(b"\r\n", 1)[0].decode("latin-1")
-            probe.update(kind="answered", outcome=f"answered: {status_line}")
+            head, _, body = data.partition(b"\r\n\r\n")
+            status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            probe.update(kind="answered", status=status_line.split(" ")[1], body=body.decode("utf-8", "replace"),
+                         outcome=f"{path} answered: {status_line} {short(body, 80)}")
         else:
             probe.update(kind="dropped", outcome="accepted, then closed without an answer "
                                                   f"{time.monotonic() - t0:.2f}s after SIGTERM")

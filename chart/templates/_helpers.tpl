@@ -105,6 +105,9 @@ back to an embedded SQLite file on a read-only filesystem).
 {{- if and (gt (int .Values.config.statementTimeoutMs) 0) (ge (int .Values.config.statementTimeoutMs) (mul (int .Values.config.workerTimeout) 1000 | int)) }}
 {{- fail "config.statementTimeoutMs must be below config.workerTimeout (in ms): a query that outlives the worker timeout gets the worker killed instead of a clean error" }}
 {{- end }}
+{{- if and (gt (int .Values.config.drainSeconds) 0) (ge (int .Values.config.drainSeconds) (int .Values.config.gracefulTimeout)) }}
+{{- fail "config.drainSeconds must be below config.gracefulTimeout: the drain is the first part of the graceful timeout, and the requests still running at its end need the rest (gunicorn refuses to start otherwise)" }}
+{{- end }}
 {{- end }}
 
 {{/* Database entries of the Secret (shared by the release Secret and the migrate hook's Secret). */}}
@@ -133,7 +136,8 @@ yet when a pre-install hook runs.
 {{- end }}
 {{- end }}
 
-{{/* terminationGracePeriodSeconds: preStop sleep + gunicorn's graceful timeout + a margin. */}}
+{{/* terminationGracePeriodSeconds: preStop sleep + gunicorn's graceful timeout (the drain is its
+first part) + a margin. */}}
 {{- define "agno-session-service.terminationGracePeriodSeconds" -}}
 {{- add (int .Values.lifecycle.preStopSleepSeconds) (int .Values.config.gracefulTimeout) (int .Values.lifecycle.terminationGraceMarginSeconds) }}
 {{- end }}

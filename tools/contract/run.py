@@ -188,7 +188,9 @@ def reference_server(name: str, dbs: dict[str, str], env: dict[str, str], workdi
 
 
 def candidate_server(name: str, dbs: dict[str, str], env: dict[str, str], workdir: str, python: str) -> Server:
-    env = dict(env, AGNO_SESSION_DSN_MAP=json.dumps(dbs), WEB_CONCURRENCY="2", AGNO_SERVICE_HOST="127.0.0.1")
+    # AGNO_DRAIN_SECONDS=0: a test server stops at once instead of serving on for the drain.
+    env = dict(env, AGNO_SESSION_DSN_MAP=json.dumps(dbs), WEB_CONCURRENCY="2", AGNO_SERVICE_HOST="127.0.0.1",
+               AGNO_DRAIN_SECONDS="0")
     cmd = [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
     return _server(f"service-{name}", cmd, env, workdir)
 

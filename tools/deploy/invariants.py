@@ -182,7 +182,8 @@ def check_compose(compose: Mapping[str, Any]) -> list[str]:
     if "stop_grace_period" not in app:
         problems.append("app: stop_grace_period missing (Docker's default of 10 s cuts the graceful drain short)")
     elif parse_duration(app["stop_grace_period"]) <= graceful:
-        problems.append(f"app: stop_grace_period {app['stop_grace_period']} must exceed AGNO_GRACEFUL_TIMEOUT ({graceful:g} s)")
+        problems.append(f"app: stop_grace_period {app['stop_grace_period']} must exceed AGNO_GRACEFUL_TIMEOUT"
+                        f" ({graceful:g} s, the drain included)")
     if not (env.get("PROMETHEUS_MULTIPROC_DIR") or "").startswith("/tmp/"):
         problems.append("app: PROMETHEUS_MULTIPROC_DIR should live on the /tmp tmpfs")
     _check_timeouts("app", env, problems)
@@ -194,6 +195,11 @@ def _check_timeouts(where: str, env: Mapping[str, str], problems: list[str]) -> 
     worker_s = int(env.get("AGNO_WORKER_TIMEOUT", "60"))
     if statement_ms and statement_ms >= worker_s * 1000:
         problems.append(f"{where}: AGNO_STATEMENT_TIMEOUT_MS ({statement_ms}) must be below AGNO_WORKER_TIMEOUT ({worker_s} s)")
+    # The drain is the first part of gunicorn's graceful timeout (gunicorn refuses to start otherwise).
+    drain_s = int(env.get("AGNO_DRAIN_SECONDS", "5"))
+    graceful_s = int(env.get("AGNO_GRACEFUL_TIMEOUT", "30"))
+    if drain_s and drain_s >= graceful_s:
+        problems.append(f"{where}: AGNO_DRAIN_SECONDS ({drain_s}) must be below AGNO_GRACEFUL_TIMEOUT ({graceful_s} s)")
 
 
 # --- rendered Helm chart ---------------------------------------------------------------------
@@ -296,10 +302,12 @@ def check_chart(documents: list[Mapping[str, Any]]) -> list[str]:
     except ValueError as exc:
         problems.append(f"Deployment: {exc}")
         pre_stop = 0.0
+    # SIGTERM comes after the preStop hook; gunicorn then exits within its graceful timeout, the
+    # drain (AGNO_DRAIN_SECONDS, checked below it in _check_timeouts) included.
     grace = spec.get("terminationGracePeriodSeconds", 30)
     if not grace > pre_stop + graceful:
         problems.append(f"Deployment: terminationGracePeriodSeconds ({grace}) must exceed preStop ({pre_stop:g} s)"
-                        f" + AGNO_GRACEFUL_TIMEOUT ({graceful:g} s)")
+                        f" + AGNO_GRACEFUL_TIMEOUT ({graceful:g} s, the drain included)")
     _check_timeouts("ConfigMap", env, problems)
     ports = {port.get("name"): port.get("containerPort") for port in container.get("ports") or []}
     if "http" not in ports:

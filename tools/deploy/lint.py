@@ -9,7 +9,8 @@ Checks, in this order (each prints a header and its result):
  3. Dockerfile invariants (multi-stage, numeric non-root USER, exec-form gunicorn CMD, ...)
  4. helm lint         chart/, strict, Kubernetes v1.30.0: chart defaults and every chart/ci/*.yaml
  5. helm render       chart/ -> build/chart/<values set>.yaml (helm-python-sdk, no cluster); also
-                      checks that rendering with no database configured fails with a clear message
+                      checks that rendering with no database configured, or with a drain not below
+                      the graceful timeout, fails with a clear message
  6. yamllint          --strict (.yamllint.yaml): compose file, Chart.yaml, values files and the
                       rendered manifests
  7. dclint            docker-compose.yml, no errors and no warnings
@@ -18,7 +19,7 @@ Checks, in this order (each prints a header and its result):
  9. compose invariants (pinned images, loopback ports, migrate ordering, stop_grace_period, ...)
 10. kubernetes-validate --strict -k 1.30.0 on each rendered file
 11. chart invariants  on each rendered file (terminationGracePeriodSeconds > preStop +
-                      AGNO_GRACEFUL_TIMEOUT, probe paths, hardened securityContext, no latest
+                      AGNO_GRACEFUL_TIMEOUT, AGNO_DRAIN_SECONDS below the latter, probe paths, hardened securityContext, no latest
                       tag, migrate hook reads nothing the release creates later, ...)
 
 Every check runs even when an earlier one failed (checks that need the rendered manifests are
@@ -150,19 +151,23 @@ class Lint:
         for stale in OUT.glob("*"):
             stale.unlink()
         ok = True
+        # Values the chart must refuse to render, each with the value its message must name.
+        refused = [("no database configured", {}, "secret.pgDsn"),
+                   ("a drain as long as the graceful timeout",
+                    {**REQUIRED_VALUES, "config": {"drainSeconds": 30, "gracefulTimeout": 30}}, "config.drainSeconds")]
         with helm.Chart.load(str(CHART)) as chart:
-            # Without a database the chart must refuse to render, naming the values to set.
-            try:
-                chart.render({}, name=RELEASE, namespace=NAMESPACE, is_install=True)
-            except helm.HelmError as exc:
-                if "secret.pgDsn" in str(exc):
-                    print("  no database configured: refused as expected")
+            for what, values, named in refused:
+                try:
+                    chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+                except helm.HelmError as exc:
+                    if named in str(exc):
+                        print(f"  {what}: refused as expected")
+                    else:
+                        print(f"  {what}: refused, but without naming {named}: {exc}")
+                        ok = False
                 else:
-                    print(f"  no database configured: refused, but without naming secret.pgDsn: {exc}")
+                    print(f"  {what}: rendered, but the chart must refuse it")
                     ok = False
-            else:
-                print("  no database configured: rendered, but the chart must refuse it")
-                ok = False
             for name, values in self.values_sets().items():
                 chart.validate_schema(values)
                 rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)

@@ -296,6 +296,7 @@ class Replay:
             env["AGNO_SESSION_DSN_MAP"] = json.dumps({d: self.pg.url(self.dbnames[d]) for d in dbs})
         else:
             env["AGNO_PG_DSN"] = self.pg.url(self.dbnames[dbs[0]])
+        env["AGNO_DRAIN_SECONDS"] = "0"  # a test server stops at once instead of serving on for the drain
         return [self.python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env, REPO
 
     def server(self, role: str) -> Server:
