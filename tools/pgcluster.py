@@ -48,8 +48,13 @@ def _as_owner(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def start(directory: str, port: int | None = None) -> str:
-    """Create (if needed) and start a cluster in `directory`; return its URL."""
+def start(directory: str, port: int | None = None, durable: bool = False) -> str:
+    """Create (if needed) and start a cluster in `directory`; return its URL.
+
+    By default the cluster trades durability for speed (fsync, full-page writes and synchronous
+    commit off): a commit may be acknowledged before its WAL is written, so an immediate stop can
+    lose it. `durable=True` runs with the server's safe settings instead, for tests that stop the
+    server under load and count what it acknowledged."""
     bindir = pg_bindir()
     port = port or free_port()
     data = os.path.join(directory, "data")
@@ -60,17 +65,25 @@ def start(directory: str, port: int | None = None) -> str:
     if not os.path.exists(os.path.join(data, "PG_VERSION")):
         _run(_as_owner([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
                         "--no-sync", "-E", "UTF8", "--locale=C"]))
-    opts = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
+    safety = "on" if durable else "off"
+    opts = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync={safety} "
+            f"-c full_page_writes={safety} -c synchronous_commit={safety} -c max_connections=200")
     _run(_as_owner([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(directory, "pg.log"),
                     "-w", "-t", "60", "-o", opts, "start"]))
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
-def stop(directory: str) -> None:
+STOP_MODES = ("smart", "fast", "immediate")
+
+
+def stop(directory: str, mode: str = "immediate") -> None:
+    """Stop the cluster: `immediate` (the default) kills the server processes, as a crash would,
+    and the next start recovers from the WAL; `fast` ends every session and shuts down cleanly."""
+    if mode not in STOP_MODES:
+        raise ClusterError(f"unknown stop mode {mode!r}: expected one of {', '.join(STOP_MODES)}")
     data = os.path.join(directory, "data")
     if os.path.exists(os.path.join(data, "postmaster.pid")):
-        _run(_as_owner([os.path.join(pg_bindir(), "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]))
+        _run(_as_owner([os.path.join(pg_bindir(), "pg_ctl"), "-D", data, "-m", mode, "-w", "stop"]))
 
 
 def _run(cmd: list[str]) -> None:
