@@ -12,6 +12,7 @@ import re
 
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import BadRequest, RequestValidationError
 
@@ -195,7 +196,9 @@ class BodyList(fields.Field):
         out, errors = [], []
         for index, element in enumerate(value):
             try:
-                out.append(self.inner.deserialize(element))
+                # The inner field's own check, null included (pydantic: `string_type`, `enum`);
+                # marshmallow's deserialize() would answer a null with a bare message instead.
+                out.append(self.inner._deserialize(element, None, None))
             except ValidationError as exc:
                 for err in exc.messages:
                     err["_loc"] = [index] + err.get("_loc", [])
@@ -323,6 +326,12 @@ def read_json_body():
     if cached is not None:
         return cached
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        # A body without a length (chunked) is read up to the limit and no further, and werkzeug
+        # stops there without a word: one more byte means it was longer, not that it ended.
+        raise RequestEntityTooLarge()
     if not raw:
         body = MISSING_BODY
     else:
