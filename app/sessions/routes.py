@@ -91,9 +91,10 @@ def create_session():
     with db.transaction() as conn:
         layout = db.layout(conn)
         if not layout.has_sessions:
-            store.bootstrap_tables(conn, db.config.schema, layout.generation)
-            # Detected, not remembered: the tables exist for other requests only after the commit.
-            layout = detect_layout(conn, db.config)
+            created = store.bootstrap_tables(conn, db.config.schema, layout.generation)
+            # Tables this transaction created exist for other requests only after its commit:
+            # their layout is detected, not remembered.
+            layout = detect_layout(conn, db.config) if created else db.layout(conn)
         try:
             row = store.create_session(conn, layout, session_type=stype, body=body)
         except OperationalError as exc:
