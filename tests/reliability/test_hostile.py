@@ -24,6 +24,7 @@ import itertools
 import json
 import re
 import secrets
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -40,6 +41,7 @@ from app.sessions import store
 from app.validation import MAX_JSON_DEPTH as MAX_DEPTH
 from tests.conftest import new_database
 from tests.factories import add_run, agent_run, make_session
+from tests.reliability.servers import gunicorn
 
 ROW_PATHS = "hostile input: path ids"
 ROW_QUERY = "hostile input: query parameters"
@@ -1154,4 +1156,95 @@ def test_body_over_the_limit(world, scenario, unchanged):
                           17 << 20, chunked=True, expect_413=True, limit=default)
             run_case(world, sc, "DELETE /sessions body of 16 MiB", Expect(204), "DELETE", "/sessions",
                      body=padded(default))
+    sc.check()
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The same over gunicorn, as production runs it: real sockets, a real chunked body.
+
+
+def raw_http(port: int, request: bytes, timeout: float = 15) -> tuple[int | None, bytes, bytes]:
+    """Send bytes as they are (no client library would send a raw 0xFF in a request line) and
+    read the answer to the end: (status, head, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except OSError:  # reset after a 413: the server does not read what is left of the body
+            pass
+    head, _, body = data.partition(b"\r\n\r\n")
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return (int(match.group(1)) if match else None), head, body
+
+
+def http_request(method: str, target: bytes, headers: dict | None = None, body: bytes = b"") -> bytes:
+    lines = [f"{method} ".encode() + target + b" HTTP/1.1", b"Host: localhost", b"Connection: close"]
+    lines += [f"{k}: ".encode() + (v if isinstance(v, bytes) else str(v).encode()) for k, v in (headers or {}).items()]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def chunked(body: bytes, size: int = 8192) -> bytes:
+    parts = [f"{len(body[i:i + size]):x}\r\n".encode() + body[i:i + size] + b"\r\n" for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+def test_over_gunicorn(world, scenario, unchanged, tmp_path):
+    """What the app promises holds behind gunicorn too; what gunicorn refuses itself (a request
+    line past 8190 bytes, raw non-ASCII bytes in it, a header past 8190 bytes) is refused at once
+    with its own 4xx page (no JSON `detail`: the app never sees it) and the worker serves on."""
+    sc = scenario(ROW_LIMIT)
+    json_type = {"Content-Type": "application/json"}
+    bulk = {**json_type, "Transfer-Encoding": "chunked"}
+    cases = [
+        ("chunked body of 1 MiB", 413, TOO_LARGE, http_request("POST", b"/sessions", bulk, chunked(b" " * (1 << 20)))),
+        ("Content-Length 1 MiB", 413, TOO_LARGE,
+         http_request("POST", b"/sessions", {**json_type, "Content-Length": 1 << 20}, b" " * (1 << 20))),
+        ("Content-Length 2^64", 413, TOO_LARGE,
+         http_request("POST", b"/sessions", {**json_type, "Content-Length": 2**64}, b"{}")),
+        ("chunked bulk delete of exactly the limit", 204, None,
+         http_request("DELETE", b"/sessions", bulk, chunked(padded(LIMIT)))),
+        ("chunked bulk delete of the limit + 1", 413, TOO_LARGE,
+         http_request("DELETE", b"/sessions", bulk, chunked(padded(LIMIT + 1)))),
+        ("path %FF", 400, BAD_PATH_UTF8, http_request("GET", b"/sessions/%FF")),
+        ("query %ED%A0%80", 400, BAD_QUERY_UTF8, http_request("GET", b"/sessions?user_id=%ED%A0%80")),
+        ("path NUL", 422, None, http_request("GET", b"/sessions/a%00b")),
+        ("path of 8,000 characters", 404, f"Session with id '{'i' * 8000}' not found",
+         http_request("GET", b"/sessions/" + b"i" * 8000)),
+        ("query of 8,000 characters", 200, None, http_request("GET", b"/sessions?user_id=" + b"i" * 8000)),
+        ("limit 2^64", 200, None, http_request("GET", f"/sessions?limit={2**64}".encode())),
+        ("limit of 4,301 digits", 422, None, http_request("GET", b"/sessions?limit=" + b"9" * 4301)),
+    ]
+    gunicorn_refusals = [
+        ("path of 10,001 characters", http_request("GET", b"/sessions/" + b"i" * 10_001)),
+        ("raw 0xFF in the path", http_request("GET", b"/sessions/\xff\xfe")),
+        ("raw 0xFF in the query", http_request("GET", b"/sessions?user_id=\xff")),
+        ("X-Request-ID of 10,001 characters", http_request("GET", b"/sessions", {"X-Request-ID": "r" * 10_001})),
+        ("NUL in a header", http_request("GET", b"/sessions", {"X-Request-ID": b"a\x00b"})),
+    ]
+    url = world.dbs["db1"].engine.url.render_as_string(hide_password=False)
+    with gunicorn(url, str(tmp_path), AGNO_MAX_BODY_BYTES=str(LIMIT)) as server:
+        workers = server.worker_pids()
+        for label, status, detail, request in cases:
+            before = world.state()
+            got, head, body = raw_http(server.port, request)
+            world.touched()
+            problem = None
+            if got != status:
+                problem = f"status {got}, expected {status}: {head[:80]!r} {body[:120]!r}"
+            elif status >= 400:
+                doc = json.loads(body) if body.startswith(b"{") else None
+                found = doc.get("detail") if isinstance(doc, dict) else None
+                if not found or (detail is not None and found != detail):
+                    problem = f"detail {body[:160]!r}"
+            if world.state() != before:
+                problem = (problem + "; " if problem else "") + "rows changed"
+            sc.record(problem is None, f"gunicorn {label}: {problem}")
+        for label, request in gunicorn_refusals:
+            got, head, body = raw_http(server.port, request)
+            sc.record(got is not None and 400 <= got < 500, f"gunicorn {label}: {got} {head[:80]!r}")
+        ready = server.client.request("GET", "/readyz")
+        sc.record(ready.status == 200 and server.worker_pids() == workers,
+                  f"after the hostile requests: /readyz {ready.status}, workers {workers} -> {server.worker_pids()}")
     sc.check()
