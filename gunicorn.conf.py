@@ -47,6 +47,27 @@ logconfig_dict = logging_config()
 preload_app = False
 
 
+def _write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's own refusals (a request line or header past its limits, bytes that are not HTTP)
+    never reach the app; answer them as the app answers errors, JSON with a `detail`, instead of
+    gunicorn's HTML page. Same signature as gunicorn.util.write_error, which this replaces."""
+    import json
+
+    from gunicorn import util
+
+    detail = mesg or ("Internal server error" if status_int >= 500 else reason)
+    body = json.dumps({"detail": detail}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def _install_json_errors() -> None:
+    from gunicorn import util
+
+    util.write_error = _write_json_error
+
+
 def _check_timeouts(settings) -> None:
     """The request guard is layered: PostgreSQL's statement_timeout ends a slow query with a clean
     504 well before gunicorn's heartbeat timeout would kill the worker (no answer at all), which in
@@ -91,6 +112,7 @@ def on_starting(server):
     except ConfigError as exc:
         sys.stderr.write(f"configuration error: {exc}\n")
         sys.exit(2)
+    _install_json_errors()  # before the workers are forked: they inherit it
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(metrics_dir, exist_ok=True)
     for stale in glob.glob(os.path.join(metrics_dir, "*.db")):

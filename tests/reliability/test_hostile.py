@@ -1193,7 +1193,8 @@ def chunked(body: bytes, size: int = 8192) -> bytes:
 def test_over_gunicorn(world, scenario, unchanged, tmp_path):
     """What the app promises holds behind gunicorn too; what gunicorn refuses itself (a request
     line past 8190 bytes, raw non-ASCII bytes in it, a header past 8190 bytes) is refused at once
-    with its own 4xx page (no JSON `detail`: the app never sees it) and the worker serves on."""
+    with a 4xx in the app's JSON shape (`detail`, written by gunicorn.conf.py's error writer) and
+    the worker serves on."""
     sc = scenario(ROW_LIMIT)
     json_type = {"Content-Type": "application/json"}
     bulk = {**json_type, "Transfer-Encoding": "chunked"}
@@ -1243,7 +1244,10 @@ def test_over_gunicorn(world, scenario, unchanged, tmp_path):
             sc.record(problem is None, f"gunicorn {label}: {problem}")
         for label, request in gunicorn_refusals:
             got, head, body = raw_http(server.port, request)
-            sc.record(got is not None and 400 <= got < 500, f"gunicorn {label}: {got} {head[:80]!r}")
+            doc = json.loads(body) if body.startswith(b"{") else None
+            sc.record(got is not None and 400 <= got < 500 and b"application/json" in head
+                      and isinstance(doc, dict) and bool(doc.get("detail")),
+                      f"gunicorn {label}: {got} {head[:80]!r} {body[:120]!r}")
         ready = server.client.request("GET", "/readyz")
         sc.record(ready.status == 200 and server.worker_pids() == workers,
                   f"after the hostile requests: /readyz {ready.status}, workers {workers} -> {server.worker_pids()}")
