@@ -196,7 +196,9 @@ class BodyList(fields.Field):
         out, errors = [], []
         for index, element in enumerate(value):
             try:
-                out.append(self.inner.deserialize(element))
+                # The inner field's own check, null included (pydantic: `string_type`, `enum`);
+                # marshmallow's deserialize() would answer a null with a bare message instead.
+                out.append(self.inner._deserialize(element, None, None))
             except ValidationError as exc:
                 for err in exc.messages:
                     err["_loc"] = [index] + err.get("_loc", [])

@@ -263,6 +263,14 @@ def test_bulk_delete_error_items(client):
     assert detail == [{"type": "enum", "loc": ["body", "session_types", 0],
                        "msg": "Input should be 'agent', 'team' or 'workflow'", "input": "bogus",
                        "ctx": {"expected": "'agent', 'team' or 'workflow'"}}]
+    # a null item is the item type's own error, as pydantic reports it (was a 500)
+    resp = client.delete("/sessions", json={"session_ids": [None], "session_types": [None]})
+    assert resp.status_code == 422
+    assert resp.get_json()["detail"] == [
+        {"type": "string_type", "loc": ["body", "session_ids", 0], "msg": "Input should be a valid string",
+         "input": None},
+        {"type": "enum", "loc": ["body", "session_types", 0], "msg": "Input should be 'agent', 'team' or 'workflow'",
+         "input": None, "ctx": {"expected": "'agent', 'team' or 'workflow'"}}]
     assert client.delete("/sessions").get_json() == {"detail": [{"type": "missing", "loc": ["body"],
                                                                  "msg": "Field required", "input": None}]}
 
