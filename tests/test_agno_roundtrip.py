@@ -584,6 +584,22 @@ def test_patch_sequence_matches_agentos(twin, start):
         assert session.summary.summary == "Done."
 
 
+@pytest.mark.parametrize("session_type", ["agent", "team"])
+def test_a_null_summary_text_leaves_the_row_readable_by_agno(twin, session_type):
+    """agno's SessionSummary drops null values when it writes, a null `summary` too, and then
+    cannot load the row (the key is required: AgentOS's detail answers 500, contract §5). A later
+    PATCH of another field rewrites the summary as agno would, but keeps that key (found by
+    tests/reliability/test_fuzz.py)."""
+    our_id, _, _, _ = create_twins(twin, session_type, {"user_id": "u1"}, f"null-summary-{session_type}")
+    for patch in ({"summary": {"summary": None, "topics": ["t1"]}}, {"session_name": "Later"}):
+        assert ours(twin.client, "PATCH", "/sessions/{session_id}", body=patch, session_id=our_id)[0] == 200
+        session = twin.db.get_session(session_id=our_id, session_type=SessionType(session_type))
+        assert session.summary.summary is None and session.summary.topics == ["t1"]
+    assert row_snapshot(twin.engine, our_id)["summary"] == {"summary": None, "topics": ["t1"]}
+    body = ours(twin.client, "GET", "/sessions/{session_id}", session_id=our_id)[1]
+    assert body["session_summary"] == {"topics": ["t1"]} and body["session_name"] == "Later"
+
+
 @pytest.mark.parametrize("session_type", SESSION_TYPES)
 def test_patch_with_another_type_keeps_the_row_type(twin, session_type):
     """Documented difference (docs/compatibility.md #9, contract §5.8): AgentOS writes the

@@ -480,8 +480,10 @@ def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict
     summary = row.get("summary")
     if changes.get("summary") is not None:
         summary = changes["summary"]
-    elif stype != "workflow":
-        summary = render.summary_out(summary) if isinstance(summary, dict) and "summary" in summary else summary
+    elif stype != "workflow" and isinstance(summary, dict) and "summary" in summary:
+        # agno's round trip, but a null `summary` keeps its key: agno drops it with the other nulls
+        # and then cannot load its own row (SessionSummary requires the key).
+        summary = {"summary": summary["summary"], **(render.summary_out(summary) or {})}
     type_data = row.get(f"{stype}_data")
     if stype == "workflow":
         session_data = session_data if session_data is not None else {}
