@@ -50,6 +50,8 @@ REQUEST_ID = "X-Request-ID"
 # segment also cannot hold '/' (a decoded %2F routes elsewhere: 404).
 NO_NUL = "^[^\\u0000]*$"
 PATH_SEGMENT = "^[^/\\u0000]+$"
+# A JSON value stored as jsonb (OpenAPI 3.1 only: 3.0 has no `propertyNames`).
+JSON_VALUE = "JsonValue"
 
 
 def is_30(openapi_version) -> bool:
@@ -110,7 +112,24 @@ def _request_field_properties(self, field, ret) -> dict:
             props["minItems"] = field.min_length
     if isinstance(field, QueryString) or (isinstance(field, BodyString) and not field.strip_nul):
         props["pattern"] = NO_NUL
+    if isinstance(field, BodyDict) and not is_30(self.openapi_version):
+        props.update(json_object())
     return props
+
+
+def json_object() -> dict:
+    """The keywords of an object whose keys, at any depth, hold no U+0000 (BodyDict refuses them)."""
+    return {"propertyNames": {"pattern": NO_NUL}, "additionalProperties": ref(JSON_VALUE)}
+
+
+def any_case(words) -> str:
+    """A pattern matching exactly the strings whose Python `upper()` is one of `words` (upper-case
+    ASCII): JSON Schema patterns have no case-insensitive flag. Beside each letter's two cases,
+    U+0131 (dotless i) upper-cases to I and U+017F (long s) to S; no other character upper-cases
+    to one ASCII letter (ß and the ligatures U+FB00-FB06 become two letters, none of which
+    follow each other in a run status)."""
+    extra = {"I": "\u0131", "S": "\u017f"}
+    return "^(?:" + "|".join("".join(f"[{c}{c.lower()}{extra.get(c, '')}]" for c in w) for w in words) + ")$"
 
 
 def _configure(plugin: ServicePlugin) -> None:
@@ -251,11 +270,20 @@ def _register_schemas(spec: APISpec) -> None:
         "oneOf": [ref(f"{component_name(c)}AllFields") for c in RUNS]})
     # Request bodies. The PATCH `summary` is checked by the route against SummarySchema: only its
     # keys (another one is a 422), `summary` required, `updated_at` ISO 8601.
+    if not is_30(spec.openapi_version):
+        spec.components.schema(JSON_VALUE, {
+            "description": "Any JSON value, stored as jsonb: object keys, at any depth, must not contain U+0000 "
+                           "(jsonb cannot hold it: 422 `json_no_nul`); U+0000 is removed from string values; "
+                           "nesting deeper than 250 levels is refused (422 `json_too_deep`).",
+            **json_object(), "items": ref(JSON_VALUE)})
     for cls in BODIES:
         spec.components.schema(component_name(cls), schema=cls)
     summary = plugin_converter(spec).schema2jsonschema(SummarySchema)
     summary["additionalProperties"] = False
     summary["properties"]["updated_at"]["format"] = "date-time"
+    if not is_30(spec.openapi_version):
+        for name in ("summary", "topics"):   # stored inside the summary's jsonb as given
+            summary["properties"][name].update(ref(JSON_VALUE))
     summary["description"] = ("A session summary. `summary` is required; `updated_at` is parsed with Python's "
                               "`datetime.fromisoformat`; any other key is refused with 422.")
     spec.components.schema("SessionSummaryInput", summary)
@@ -351,6 +379,9 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
                 del schema["default"]
             if "enum" in schema:
                 schema["enum"] = [v for v in schema["enum"] if v is not None]
+            if param["name"] == "table":
+                param["description"] += (". Requires `db_id`: without it the answer is 400 (`The db_id query "
+                                         "parameter is required when passing a table`), as AgentOS")
         return params
 
     def session_op(summary_from, params, responses, *, body=None, description="") -> dict:
@@ -370,8 +401,9 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
             param["schema"]["minimum"] = 1
     status_param = {
         "in": "query", "name": "status", "required": False, "style": "form", "explode": True,
-        "description": "Keep only runs with these statuses (repeatable; case-insensitive). Another value is a 400.",
-        "schema": {"type": "array", "items": {"type": "string", "enum": list(RUN_STATUSES)}}}
+        "description": f"Keep only runs with these statuses (repeatable): {', '.join(RUN_STATUSES)}, in any letter "
+                       "case (compared upper-cased, as AgentOS). Another value is a 400.",
+        "schema": {"type": "array", "items": {"type": "string", "pattern": any_case(RUN_STATUSES)}}}
     session_id = _path_param("session_id", SESSION_ID)
 
     ops = {
@@ -396,8 +428,9 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
             {"204": _no_content("Deleted (also when some or all ids did not exist)"),
              **_db_errors(secured, bad_request="`session_ids` and `session_types` differ in length",
                           unavailable="`delete_media=true` (`Media storage is not configured on AgentOS`)")},
-            body=_json_body(BulkDeleteBodySchema, "The ids, and one type per id (validated, not used)",
-                            required=True))),
+            body=_json_body(BulkDeleteBodySchema, "The ids, and one type per id (validated, not used): the two "
+                            "lists must have the same length, else 400 (`Session IDs and session types must have "
+                            "the same length`)", required=True))),
         "sessions.get_session": ("get", session_op(
             "Get a session", [session_id, *query(SessionQuerySchema)],
             {"200": _json("The session with its chat history, in the schema of `type` (else of its stored type); "

@@ -275,8 +275,21 @@ def test_parameters(plain_app, version):
     runs = _params(paths["/sessions/{session_id}/runs"]["get"])
     assert runs["session_id"]["in"] == "path" and runs["session_id"]["required"] is True
     assert runs["created_after"]["schema"] == {"type": "integer"}
-    assert runs["status"]["schema"] == {"type": "array", "items": {"type": "string", "enum": [
-        "PENDING", "RUNNING", "PAUSED", "COMPLETED", "CANCELLED", "ERROR", "REGENERATED"]}}
+    assert runs["status"]["schema"]["type"] == "array"
+    assert set(runs["status"]["schema"]["items"]) == {"type", "pattern"}
+    # Statuses in any case: the pattern admits a string exactly when its upper() is a status
+    status = re.compile(runs["status"]["schema"]["items"]["pattern"])
+    statuses = ["PENDING", "RUNNING", "PAUSED", "COMPLETED", "CANCELLED", "ERROR", "REGENERATED"]
+    for word in statuses:
+        assert status.search(word) and status.search(word.lower()) and status.search(word.title())
+    assert status.search("Pau\u017fed") and status.search("runn\u0131ng")
+    upper_to_letter = {chr(c) for c in range(0x110000) if len(chr(c).upper()) == 1 and chr(c).upper() in "".join(statuses)}
+    for word in statuses:
+        for i in range(len(word)):
+            for char in upper_to_letter:
+                assert bool(status.search(word[:i] + char + word[i + 1:])) is (char.upper() == word[i]), (word, i, char)
+    for bad in ("", "BOGUS", "COMPLETE", "COMPLETEDX", " COMPLETED", "COMPLETED,ERROR"):
+        assert not status.search(bad)
     assert runs["status"]["explode"] is True
     assert set(_params(paths["/sessions/{session_id}/runs/{run_id}"]["get"])) == {
         "session_id", "run_id", "type", "user_id", "db_id", "table"}
@@ -298,8 +311,14 @@ def test_request_bodies(plain_app, version):
     required, create = body("post", "/sessions")
     assert required is False and "required" not in create
     nullable_object = {"type": "object", "nullable": True} if version == "3.0" else {"type": ["object", "null"]}
+    # 3.1 also states that no key, at any depth, holds U+0000 (3.0 has no `propertyNames`)
+    json_keys = {} if version == "3.0" else {"propertyNames": {"pattern": "^[^\\u0000]*$"},
+                                             "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}
     assert create["properties"]["session_state"] == {**nullable_object, "default": None,
-                                                     "description": "Initial session state"}
+                                                     "description": "Initial session state", **json_keys}
+    if version != "3.0":
+        assert schemas["JsonValue"]["items"] == schemas["JsonValue"]["additionalProperties"] == {
+            "$ref": "#/components/schemas/JsonValue"}
     assert create["properties"]["user_id"]["nullable" if version == "3.0" else "type"] in (True, ["string", "null"])
     required, bulk = body("delete", "/sessions")
     assert required is True and bulk["required"] == ["session_ids", "session_types"]
