@@ -508,7 +508,8 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
         "health.readyz": ("get", public(
             "Readiness", "Reaches every configured database and reports its layout; no key needed.",
             {"200": _json("Every database answers", ReadySchema),
-             "503": _json("A database does not answer (the reason is logged), or none is configured",
+             "503": _json("A database does not answer (the reason is logged), none is configured, or the "
+                          "process is shutting down (the drain after SIGTERM: `Shutting down`)",
                           NotReadySchema)})),
         "metrics.metrics": ("get", documentation(
             "Prometheus metrics",
@@ -547,7 +548,6 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
 
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-IGNORED_ENDPOINTS = {"static"}       # Flask's own static folder (the app has none)
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by the CORS/HEAD handling in app/http.py
 
 
@@ -587,8 +587,6 @@ def build_document(app: Flask, openapi_version: str = OPENAPI_VERSIONS["3.1"]) -
 
     paths: dict[str, dict] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in IGNORED_ENDPOINTS:
-            continue
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             described = operations.get(rule.endpoint)
             if described is None or described[0] != method.lower():

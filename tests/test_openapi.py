@@ -184,12 +184,10 @@ def keys_and_types(node):
 
 
 def undocumented(application, doc) -> list[str]:
-    """`METHOD rule` of every URL-map rule (Flask's static folder aside) the document lacks, and
+    """`METHOD rule` of every URL-map rule the document lacks, and
     every documented operation no rule has."""
     missing, rules = [], set()
     for rule in application.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
         template = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             rules.add((method.lower(), template))
