@@ -104,6 +104,21 @@ def scenario(request):
         sc._merge()
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A durable PostgreSQL cluster of the test module's own, which its tests stop and start."""
+    from .servers import pg_cluster
+
+    with pg_cluster() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module")
+def workdir(request, tmp_path_factory):
+    """A directory for the module's server logs and files."""
+    return str(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield

@@ -21,24 +21,13 @@ import time
 
 import pytest
 
-from .servers import Client, Load, Outcome, gunicorn, pg_cluster, poll, row_lock, stored_sessions, wait_for_lock_waiters
+from .servers import Client, Load, Outcome, gunicorn, poll, row_lock, stored_sessions, wait_for_lock_waiters
 
 BOUND = 6.0          # seconds any request may take while the database is down or coming back
 DOWN_SECONDS = 3.0   # how long the database stays stopped
 RECOVERY_BOUND = 10.0  # seconds after the restart until every request succeeds again
 SUCCESS = (200, 201)
 UNAVAILABLE = (503, 504)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with pg_cluster() as pg:
-        yield pg
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("faults"))
 
 
 def _answered_well(out: Outcome, bound: float) -> str:

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from .servers import Client, Gunicorn, Load, Outcome, pg_cluster, poll, row_lock, stored_sessions, wait_for_lock_waiters
+from .servers import Client, Gunicorn, Load, Outcome, poll, row_lock, stored_sessions, wait_for_lock_waiters
 
 DRAIN = 2          # AGNO_DRAIN_SECONDS
 GRACEFUL = 15      # AGNO_GRACEFUL_TIMEOUT (a generous bound: stopping takes gunicorn a few seconds
@@ -34,17 +34,6 @@ GRACEFUL = 15      # AGNO_GRACEFUL_TIMEOUT (a generous bound: stopping takes gun
 MARGIN = 0.5       # seconds around the end of the drain where either outcome is fine
 RELEASE_AFTER = DRAIN + 1.5  # the held PATCH's row lock is released this long after SIGTERM
 SUCCESS = (200, 201)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with pg_cluster() as pg:
-        yield pg
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("shutdown"))
 
 
 def _start(url: str, workdir: str, **settings) -> Gunicorn:
