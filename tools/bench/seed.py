@@ -278,12 +278,14 @@ def build_templates(url: str, scratch_schema: str = "bench_seed_templates") -> d
 
 
 def load_templates(url: str, cache_dir: str | None = BUILD_DIR) -> dict:
-    """The cached templates, or build (and cache) them."""
+    """The cached templates (made by the installed agno), or build (and cache) them."""
+    import importlib.metadata
+
     path = os.path.join(cache_dir, f"templates-v{TEMPLATE_VERSION}.json") if cache_dir else None
     if path and os.path.exists(path):
         with open(path, "rb") as fh:
             cached = orjson.loads(fh.read())
-        if cached.get("version") == TEMPLATE_VERSION:
+        if (cached.get("version"), cached.get("agno")) == (TEMPLATE_VERSION, importlib.metadata.version("agno")):
             return cached
     templates = build_templates(url)
     if path:
