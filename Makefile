@@ -42,6 +42,15 @@ pg-bin: ## make sure PostgreSQL server binaries exist (installs them with apt wh
 		     "(Debian: sudo apt-get install postgresql) or set AGNO_TEST_PG to a server URL"; exit 1; \
 	fi
 
+wrk-bin: ## make sure wrk (the HTTP load generator of the benchmark) exists (installs it with apt when root)
+	@if command -v wrk >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing wrk with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+		echo "wrk (the HTTP load generator) is missing: install the 'wrk' package (Debian: sudo apt-get install wrk)"; exit 1; \
+	fi
+
 $(DEPLOY_STAMP): $(STAMP) $(NPM_PREFIX)/package-lock.json
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[deploy]'
 	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is missing: apt-get install nodejs npm"; exit 1; }
@@ -84,9 +93,18 @@ smoke: install pg-bin ## start gunicorn on a throwaway PostgreSQL (migrate first
 reliability: install pg-bin ## the reliability suite: schema fuzzing, hostile input, database faults, shutdown, concurrency, isolation (table: build/reliability-report.json)
 	$(PY) -m pytest tests/reliability $(RELIABILITY_ARGS)
 
+# With AGNO_BENCH_PG (a server URL) no local PostgreSQL binaries are needed.
+BENCH_PG := $(if $(AGNO_BENCH_PG),,pg-bin)
+
+bench: install wrk-bin $(BENCH_PG) ## this service vs agno 3.1.10 AgentOS side by side at 2,000 and 10,000 sessions; fails on a missed target (BENCH_ARGS; table: build/bench-report.json)
+	$(PY) tools/bench/run.py $(BENCH_ARGS)
+
+bench-ci: install wrk-bin $(BENCH_PG) ## the benchmark's quick subset (small scales, short rounds, a few minutes): fails only below half of a target
+	$(PY) tools/bench/run.py --ci $(BENCH_ARGS)
+
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
 		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
-.PHONY: install constraints agno2-venv deploy-tools pg-bin run migrate test contract-test golden lint lint-deploy smoke reliability help
+.PHONY: install constraints agno2-venv deploy-tools pg-bin wrk-bin run migrate test contract-test golden lint lint-deploy smoke reliability bench bench-ci help
