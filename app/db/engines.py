@@ -8,9 +8,10 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from select import POLLIN, poll
 
 from flask import Flask, current_app, has_request_context, request
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import create_engine, event, exc, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from .. import metrics
@@ -142,15 +143,17 @@ class EngineRegistry:
             # transaction left idle by a stalled worker is closed by the server after the same time.
             connect_args["options"] = (f"-c statement_timeout={s.statement_timeout_ms}"
                                        f" -c idle_in_transaction_session_timeout={s.statement_timeout_ms}")
+        # No pre-ping (a round trip on every checkout): a connection the server has closed is
+        # found by looking at its socket instead (see _drop_closed_connections).
         engine = create_engine(
             db.url,
-            pool_pre_ping=True,
             pool_size=s.pool_size,
             max_overflow=0,
             pool_timeout=s.pool_timeout,
             connect_args=connect_args,
             execution_options=options,
         )
+        event.listen(engine, "checkout", _drop_closed_connections, insert=True)
         if self.instrument:
             metrics.instrument_pool(engine, db.db_id, s.pool_size)
         return engine
@@ -165,8 +168,14 @@ class EngineRegistry:
         if write is None:
             write = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         with self.engine(db_id).connect() as conn:
-            if write and conn.dialect.name == "sqlite":
-                conn.execution_options(sqlite_begin="IMMEDIATE")
+            if conn.dialect.name == "sqlite":
+                if write:
+                    conn.execution_options(sqlite_begin="IMMEDIATE")
+            elif not write:
+                # Reads run without BEGIN and COMMIT, two round trips fewer: under PostgreSQL's
+                # READ COMMITTED every statement takes its own snapshot anyway, in a transaction
+                # or not, so a read sees exactly what it saw before.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             with conn.begin():
                 yield conn
 
@@ -198,6 +207,26 @@ class EngineRegistry:
         with self.engine(db_id).connect() as conn:
             conn.execute(text("SELECT 1"))
             return self.layout(db_id, conn)
+
+
+def _drop_closed_connections(dbapi_connection, record, proxy) -> None:
+    """Replace a pooled PostgreSQL connection the server has closed, before a request uses it.
+
+    This is what `pool_pre_ping` is for, without its round trip on every checkout: an idle
+    connection has nothing to read, so anything readable on its socket (the server's goodbye at
+    a shutdown or restart, end-of-file after a crash, an idle-session timeout) means it is gone.
+    Raising DisconnectionError makes the pool discard it and connect afresh (or fail with a 503
+    while the server is down), so the first request after a restart succeeds."""
+    try:
+        fd = None if dbapi_connection.closed or dbapi_connection.broken else dbapi_connection.fileno()
+    except Exception:  # psycopg raises when the connection is no longer usable
+        fd = None
+    if fd is None:
+        raise exc.DisconnectionError("the connection is closed")
+    poller = poll()
+    poller.register(fd, POLLIN)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 def create_sqlite_engine(db: DatabaseConfig, settings: Settings, instrument: bool = False) -> Engine:
