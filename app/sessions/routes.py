@@ -273,10 +273,13 @@ def get_session_run(session_id, run_id):
     _path_id(run_id, "run_id")
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
-        layout, row = _load(db, conn, session_id, q["user_id"])
+        layout = db.layout(conn)
+        row = run = None
+        has_runs = False
+        if layout.has_sessions:
+            row, run, has_runs = store.get_run(conn, layout, session_id=session_id, run_id=run_id, user_id=q["user_id"])
         if row is None:
             raise _runs_not_found(session_id)
-        run, has_runs = store.find_run(conn, layout, row, run_id)
     if not has_runs:
         raise NotFound(f"Session with ID {session_id} has no runs")
     if run is None:

@@ -12,7 +12,7 @@ from sqlalchemy import (BigInteger, Numeric, String, and_, bindparam, case, cast
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 
-from ..db import tables
+from ..db import compiled, tables
 from ..db.engines import Layout
 from . import render, store_sqlite
 
@@ -49,23 +49,32 @@ def _stored_name_ilike(st, pattern):
 
 
 def list_filters(st, *, session_type, component_id, user_id, session_name, name_match=_stored_name_ilike):
-    """The list's WHERE conditions; `name_match(st, pattern)` is the dialect's name filter."""
+    """The list's WHERE conditions; `name_match(st, pattern)` is the dialect's name filter.
+
+    Values are named parameters (`user_id`, `component_id`, `name_pattern`, `session_type`), so
+    one statement serves every value of the same filters (see `list_params`)."""
     conds = []
     if user_id is not None:
-        conds.append(st.c.user_id == user_id)
+        conds.append(st.c.user_id == bindparam("user_id", user_id, String))
     if component_id is not None:
+        component = bindparam("component_id", component_id, String)
         by_type = {"agent": st.c.agent_id, "team": st.c.team_id, "workflow": st.c.workflow_id}
         if session_type:
-            conds.append(by_type[session_type] == component_id)
+            conds.append(by_type[session_type] == component)
         else:
-            conds.append(or_(st.c.agent_id == component_id, st.c.team_id == component_id,
-                             st.c.workflow_id == component_id))
+            conds.append(or_(st.c.agent_id == component, st.c.team_id == component, st.c.workflow_id == component))
     if session_name is not None:
         conds.append(name_match(st, literal("%", String) + bindparam("name_pattern", session_name, String)
                                 + literal("%", String)))
     if session_type:
-        conds.append(st.c.session_type == session_type)
+        conds.append(st.c.session_type == bindparam("session_type", session_type, String))
     return conds
+
+
+def list_params(*, session_type, component_id, user_id, session_name) -> dict:
+    """The values of `list_filters`'s parameters."""
+    return {"user_id": user_id, "component_id": component_id, "name_pattern": session_name,
+            "session_type": session_type}
 
 
 def page_offset(conn: Connection, st, conds, limit: int, page: int):
@@ -222,11 +231,36 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
             conn, layout, session_type=session_type, component_id=component_id, user_id=user_id,
             session_name=session_name, limit=limit, page=page, sort_by=sort_by, sort_order=sort_order)
     st = layout.session_table
-    conds = list_filters(st, session_type=session_type, component_id=component_id, user_id=user_id,
-                     session_name=session_name)
-    total, offset = page_offset(conn, st, conds, limit, page)
-    if offset is None:
-        return [], total
+    filters = {"session_type": session_type, "component_id": component_id, "user_id": user_id,
+               "session_name": session_name}
+    # The statement's shape: which filters are given (and the type, which picks the component
+    # column), the sort, and what the layout keeps where; values are parameters.
+    given = (session_type, component_id is not None, user_id is not None, session_name is not None)
+    params = list_params(**filters)
+    offset = (page - 1) * limit
+    count_shape = ("list-count", st, given)
+
+    def count():
+        return compiled.fetch(conn, count_shape, lambda: select(func.count()).select_from(st).where(
+            *list_filters(st, **filters)), params)[1][0][0]
+
+    if offset > INT64_MAX:
+        return [], count()
+    sort_key = sort_by if sort_by in st.c else None
+    shape = ("list-page", st, layout.legacy, layout.has_legacy_runs, layout.reads_runs_table, given, sort_key,
+             sort_order)
+    params.update(page_limit=min(limit, INT64_MAX), page_offset=offset)
+    rows = compiled.mappings(conn, shape, lambda: _list_statement(layout, filters, sort_key, sort_order), params)
+    if not rows:
+        # An empty page (no match, or past the last page) carries no count: counted alone.
+        return [], count()
+    return list_items(conn, layout, rows), rows[0]["total_count"]
+
+
+def _list_statement(layout: Layout, filters: dict, sort_by: str | None, sort_order: str):
+    """One page of list rows, each with the filter's total count (one round trip for both)."""
+    st = layout.session_table
+    conds = list_filters(st, **filters)
     columns = list_columns(st)
     # Names of unnamed sessions come from their first runs, found in SQL: in agno_runs (3.x), in
     # the legacy array (2.x), or in both merged (a migrated database). Only a legacy array stored
@@ -234,13 +268,16 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     if layout.has_legacy_runs:
         columns.append(st.c.runs.label("legacy_runs"))
         columns.append((func.jsonb_typeof(st.c.runs) == "string").label("has_legacy"))
-    key = _sort_key(st, sort_by)
+    key = _sort_key(st, sort_by) if sort_by is not None else None
     if key is not None:
         columns.append(key.label("sort_key"))
     stmt = select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
-    page_q = stmt.limit(min(limit, INT64_MAX)).offset(offset).subquery("page")
+    page_q = stmt.limit(bindparam("page_limit", type_=BigInteger)).offset(
+        bindparam("page_offset", type_=BigInteger)).subquery("page")
     # The sort key and the legacy array stay inside the database.
     shown = [c for c in page_q.c if c.name not in ("sort_key", "legacy_runs")]
+    total = select(func.count()).select_from(st).where(*list_filters(st, **filters)).scalar_subquery()
+    shown.append(total.label("total_count"))
     if layout.legacy or (layout.has_legacy_runs and not layout.reads_runs_table):
         source = _array_runs(page_q)
     elif layout.reads_runs_table:
@@ -257,8 +294,7 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
                        false().label("run_found"))
     if key is not None:
         final = final.order_by(*_order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))
-    rows = [dict(r._mapping) for r in conn.execute(final)]
-    return list_items(conn, layout, rows), total
+    return final
 
 
 def _legacy_names(conn: Connection, layout: Layout, session_ids: list[str]) -> dict[str, str]:
@@ -279,15 +315,65 @@ def _legacy_names(conn: Connection, layout: Layout, session_ids: list[str]) -> d
 # One session and its runs
 
 
+def _rows(conn: Connection, layout: Layout, shape, build, params: dict) -> list[dict]:
+    """A hot read statement's rows: compiled once per shape on PostgreSQL (app/db/compiled.py);
+    on SQLite through Core, whose JSON columns decode the stored text."""
+    if layout.dialect == "postgresql":
+        return compiled.mappings(conn, shape, build, params)
+    return [dict(row) for row in conn.execute(build(), params).mappings()]
+
+
 def get_session(conn: Connection, layout: Layout, *, session_id: str, user_id=None, for_update=False):
     st = layout.session_table
-    stmt = select(st).where(st.c.session_id == session_id)
-    if user_id is not None:
-        stmt = stmt.where(st.c.user_id == user_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
+
+    def build():
+        stmt = select(st).where(st.c.session_id == bindparam("session_id", type_=String))
+        if user_id is not None:
+            stmt = stmt.where(st.c.user_id == bindparam("user_id", type_=String))
+        return stmt.with_for_update() if for_update else stmt
+
+    rows = _rows(conn, layout, ("session", st, user_id is not None, for_update), build,
+                 {"session_id": session_id, "user_id": user_id})
+    return rows[0] if rows else None
+
+
+def get_run(conn: Connection, layout: Layout, *, session_id: str, run_id: str, user_id=None):
+    """(session row, run, session_has_runs) for the single-run route; (None, None, False) when the
+    session is not there (or not the user's).
+
+    Where runs live only in `agno_runs` (agno 3.x), one statement finds both, and the session row
+    holds only what the route reads (`session_type`, `agent_id`, and `agent_data` reduced to the
+    two keys that name an SDK). Elsewhere the legacy array is read with the row."""
+    if not (layout.dialect == "postgresql" and layout.reads_runs_table and not layout.has_legacy_runs):
+        row = get_session(conn, layout, session_id=session_id, user_id=user_id)
+        if row is None:
+            return None, None, False
+        run, has_runs = find_run(conn, layout, row, run_id)
+        return row, run, has_runs
+    _, found = compiled.fetch(conn, ("session-run", layout.session_table, user_id is not None),
+                              lambda: _session_run_statement(layout, user_id is not None),
+                              {"session_id": session_id, "run_id": run_id, "user_id": user_id})
+    if not found:
+        return None, None, False
+    session_type, agent_id, sdk, framework, run, has_runs = found[0]
+    row = {"session_id": session_id, "session_type": session_type, "agent_id": agent_id,
+           "agent_data": {"sdk": sdk, "framework": framework}}
+    return row, run, run is not None or bool(has_runs)
+
+
+def _session_run_statement(layout: Layout, by_user: bool):
+    st, rt = layout.session_table, tables.runs
+    run = and_(rt.c.session_id == st.c.session_id, rt.c.run_id == bindparam("run_id", type_=String))
+    any_run = select(literal(1)).where(tables.runs.alias("any_run").c.session_id == st.c.session_id).exists()
+    stmt = (
+        select(st.c.session_type, st.c.agent_id, jget(st.c.agent_data, "sdk"), jget(st.c.agent_data, "framework"),
+               rt.c.run_data, case((rt.c.run_data.is_(None), any_run)))
+        .select_from(st.outerjoin(rt, run))
+        .where(st.c.session_id == bindparam("session_id", type_=String))
+    )
+    if by_user:
+        stmt = stmt.where(st.c.user_id == bindparam("user_id", type_=String))
+    return stmt
 
 
 def _runs_by_session(conn: Connection, session_ids: list[str]) -> dict[str, list[dict]]:
@@ -331,12 +417,16 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
     table_runs: list[dict] = []
     if layout.reads_runs_table:
         rt = tables.runs
-        stmt = (select(rt.c.run_data).where(rt.c.session_id == row["session_id"])
+        stmt = (select(rt.c.run_data).where(rt.c.session_id == bindparam("session_id", type_=String))
                 .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
-        if not has_blob:
+        unfiltered = has_blob or (created_after is None and created_before is None and statuses is None)
+        if unfiltered:
+            table_runs = [r["run_data"] for r in _rows(conn, layout, ("runs",), lambda: stmt,
+                                                       {"session_id": row["session_id"]})]
+        else:
             run_filters = store_sqlite.run_filters if layout.dialect == "sqlite" else _run_filters
-            stmt = stmt.where(*run_filters(rt, created_after, created_before, statuses))
-        table_runs = list(conn.execute(stmt).scalars())
+            table_runs = list(conn.execute(stmt.where(*run_filters(rt, created_after, created_before, statuses)),
+                                           {"session_id": row["session_id"]}).scalars())
         if not has_blob:
             return _python_time_filter(table_runs, created_after, created_before)
     runs = merge_legacy(table_runs, blob)

@@ -135,7 +135,7 @@ def test_sort_by_json_column(client, seeded):
     assert client.get("/sessions?sort_by=session_data&sort_order=asc").status_code == 200
 
 
-def test_list_sql_reads_no_run_payloads(client, seeded, conn):
+def test_list_sql_reads_no_run_payloads(client, seeded, conn, layout):
     statements = []
 
     def capture(conn_, cursor, statement, *args):
@@ -147,7 +147,8 @@ def test_list_sql_reads_no_run_payloads(client, seeded, conn):
     finally:
         event.remove(conn.engine, "before_cursor_execute", capture)
     selects = [s for s in statements if "agno_sessions" in s and s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2
+    # PostgreSQL reads the page with its total count in one statement, SQLite in two.
+    assert len(selects) == (2 if layout == "sqlite" else 1)
     for sql in selects:
         outer_columns = sql.split("FROM", 1)[0]
         assert "run_data" not in outer_columns and ".runs" not in outer_columns
