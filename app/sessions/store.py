@@ -134,37 +134,55 @@ def _order_by(key, tie_breaker, sort_order: str):
     return [direction(key), direction(tie_breaker)]
 
 
+# The content of the first message of a run's `messages` array that is a user message with a
+# truthy content (not null, "", false, 0, [] or {}), found without unpacking the array. Strict
+# mode: a `messages` that is not an array, or missing, finds nothing (the error is silenced), and
+# an element that is not an object fails its filter. Every comparison is guarded by the type, as
+# jsonpath compares values of different types as unknown.
+FIRST_USER_CONTENT = (
+    'strict $.messages[*] ? (@.role == "user" && @.content.type() != "null"'
+    ' && !(@.content.type() == "string" && @.content == "")'
+    ' && !(@.content.type() == "boolean" && @.content == false)'
+    ' && !(@.content.type() == "number" && @.content == 0)'
+    ' && !(@.content.type() == "array" && @.content.size() == 0)'
+    ' && !(@.content.type() == "object" && !exists(@.content.*))).content'
+)
+
+
 def _name_lateral(st, source):
     """The first run that names an unnamed session (contract §4.3), found by a LIMIT 1 lookup.
 
     Only three small values leave the database: the first truthy user-message content, the run
     input, and whether a run was found. Workflow sessions take the first run as it is.
-    `source` gives the page row's runs: (run JSON, ordering, FROM object, conditions).
+    `source` gives the page row's runs: (run JSON, the columns that order them, ascending with
+    nulls last, FROM object, conditions).
     """
-    run_data, ordering, from_obj, where = source
-    messages = jget(run_data, "messages")
-    msg = func.jsonb_array_elements(
-        case((func.jsonb_typeof(messages) == "array", messages), else_=literal_column("'[]'::jsonb"))
-    ).table_valued(column("value", JSONB), with_ordinality="ord").render_derived(name="m")
-    falsy = literal_column("ARRAY['null','\"\"','[]','{}','false','0']::jsonb[]")
-    first_msg = (
-        select(jget(msg.c.value, "content"))
-        .where(msg.c.value.op("->>")("role") == "user")
-        .where(jget(msg.c.value, "content").is_not(None))
-        .where(not_(jget(msg.c.value, "content") == func.any_(falsy)))
-        .order_by(msg.c.ord)
-        .limit(1)
-        .scalar_subquery()
-    )
-    run_input = jget(run_data, "input")
+    run_data, keys, from_obj, where = source
+    # The runs in order first, as stored references: the lookup then opens them one by one and
+    # stops at the first that names the session (usually the first run), instead of opening
+    # every run the sort has to read.
+    runs = (select(run_data.label("run_data"), *[key.label(f"key_{i}") for i, key in enumerate(keys)])
+            .select_from(from_obj).where(*where).where(not_(st.c.name_set))
+            .order_by(*[key.asc().nulls_last() for key in keys])
+            .offset(literal_column("0")).correlate(st).subquery("runs"))
+    # Each operator applied to a stored run document decompresses it again (TOAST), so the
+    # document is read once into a copy (`|| '{}'` leaves an object as it is and makes any other
+    # value an array, where `->` finds nothing, as before), and the values the lookup needs are
+    # taken from the copy. OFFSET 0 keeps PostgreSQL from inlining the copy.
+    copy = (select(runs.c.run_data.op("||", return_type=JSONB)(literal_column("'{}'::jsonb")).label("doc"))
+            .correlate(runs).offset(literal_column("0")).subquery("run_doc"))
+    doc = copy.c.doc
+    first_msg = func.jsonb_path_query_first(doc, literal_column(f"'{FIRST_USER_CONTENT}'::jsonpath"),
+                                            literal_column("'{}'::jsonb"), true(), type_=JSONB)
+    parts = (select(first_msg.label("message"), jget(doc, "input").label("input"), doc.op("->>")("agent_id").label("agent_id"))
+             .select_from(copy).correlate(runs).offset(literal_column("0")).lateral("run_parts"))
     candidate = (
-        select(first_msg.label("run_message"), run_input.label("run_input"), true().label("run_found"))
-        .select_from(from_obj)
-        .where(*where)
-        .where(not_(st.c.name_set))
-        .where(or_(st.c.session_type != "team", func.coalesce(run_data.op("->>")("agent_id"), "") == ""))
-        .where(or_(st.c.session_type == "workflow", first_msg.is_not(None), not_(_jsonb_null(run_input))))
-        .order_by(*ordering)
+        select(parts.c.message.label("run_message"), parts.c.input.label("run_input"), true().label("run_found"))
+        .select_from(runs)
+        .join(parts, true())
+        .where(or_(st.c.session_type != "team", func.coalesce(parts.c.agent_id, "") == ""))
+        .where(or_(st.c.session_type == "workflow", parts.c.message.is_not(None), not_(_jsonb_null(parts.c.input))))
+        .order_by(*[runs.c[f"key_{i}"].asc().nulls_last() for i in range(len(keys))])
         .limit(1)
         .lateral("named")
     )
@@ -174,8 +192,7 @@ def _name_lateral(st, source):
 def _table_runs(st):
     """A page row's runs in `agno_runs`, in agno's order."""
     rt = tables.runs
-    return rt.c.run_data, [rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc()], rt, [
-        rt.c.session_id == st.c.session_id]
+    return rt.c.run_data, [rt.c.run_index, rt.c.created_at], rt, [rt.c.session_id == st.c.session_id]
 
 
 def _array_runs(st):
@@ -219,8 +236,7 @@ def _merged_runs(st):
         .correlate(st)
     )
     merged = union_all(from_array, from_table).subquery("merged")
-    ordering = [merged.c.part, merged.c.pos, merged.c.run_index.asc().nulls_last(), merged.c.created_at]
-    return merged.c.run_data, ordering, merged, []
+    return merged.c.run_data, [merged.c.part, merged.c.pos, merged.c.run_index, merged.c.created_at], merged, []
 
 
 def list_sessions(conn: Connection, layout: Layout, *, session_type=None, component_id=None, user_id=None,
@@ -247,17 +263,19 @@ def list_sessions(conn: Connection, layout: Layout, *, session_type=None, compon
     if offset > INT64_MAX:
         return [], count()
     sort_key = sort_by if sort_by in st.c else None
+    deferred = offset > 0
     shape = ("list-page", st, layout.legacy, layout.has_legacy_runs, layout.reads_runs_table, given, sort_key,
-             sort_order)
+             sort_order, deferred)
     params.update(page_limit=min(limit, INT64_MAX), page_offset=offset)
-    rows = compiled.mappings(conn, shape, lambda: _list_statement(layout, filters, sort_key, sort_order), params)
+    rows = compiled.mappings(conn, shape, lambda: _list_statement(layout, filters, sort_key, sort_order, deferred),
+                             params)
     if not rows:
         # An empty page (no match, or past the last page) carries no count: counted alone.
         return [], count()
     return list_items(conn, layout, rows), rows[0]["total_count"]
 
 
-def _list_statement(layout: Layout, filters: dict, sort_by: str | None, sort_order: str):
+def _list_statement(layout: Layout, filters: dict, sort_by: str | None, sort_order: str, deferred: bool):
     """One page of list rows, each with the filter's total count (one round trip for both)."""
     st = layout.session_table
     conds = list_filters(st, **filters)
@@ -271,9 +289,17 @@ def _list_statement(layout: Layout, filters: dict, sort_by: str | None, sort_ord
     key = _sort_key(st, sort_by) if sort_by is not None else None
     if key is not None:
         columns.append(key.label("sort_key"))
-    stmt = select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
-    page_q = stmt.limit(bindparam("page_limit", type_=BigInteger)).offset(
-        bindparam("page_offset", type_=BigInteger)).subquery("page")
+    limit, offset = bindparam("page_limit", type_=BigInteger), bindparam("page_offset", type_=BigInteger)
+    if deferred and key is not None:
+        # Past the first page, the rows skipped by OFFSET are found by their keys alone, and only
+        # the page's own rows are read (a deferred join): projecting every skipped row's JSON
+        # paths would make a deep page cost as much as the whole table.
+        keys = (select(st.c.session_id).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
+                .limit(limit).offset(offset).subquery("page_keys"))
+        page_q = select(*columns).select_from(keys.join(st, st.c.session_id == keys.c.session_id)).subquery("page")
+    else:
+        page_q = (select(*columns).where(*conds).order_by(*_order_by(key, st.c.session_id, sort_order))
+                  .limit(limit).offset(offset).subquery("page"))
     # The sort key and the legacy array stay inside the database.
     shown = [c for c in page_q.c if c.name not in ("sort_key", "legacy_runs")]
     total = select(func.count()).select_from(st).where(*list_filters(st, **filters)).scalar_subquery()

@@ -1,8 +1,11 @@
 """GET /sessions: filters, paging, sorting, derived names, and SQL that never reads run payloads."""
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, literal, literal_column, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 
+from app.sessions.render import first_user_content
+from app.sessions.store import FIRST_USER_CONTENT
 from tests.factories import add_run, agent_run, make_session, user_message
 
 
@@ -152,13 +155,15 @@ def test_list_sql_reads_no_run_payloads(client, seeded, conn, layout):
     for sql in selects:
         outer_columns = sql.split("FROM", 1)[0]
         assert "run_data" not in outer_columns and ".runs" not in outer_columns
-        # run_data appears only inside JSON path expressions of the one-run name lookup (and, on a
-        # migrated database, where the legacy array is merged with agno_runs inside the query).
+        # run_data appears only inside the one-run name lookup: its runs in order (references to
+        # the stored documents), the one copy it reads of each run it opens, JSON path expressions
+        # (and, on a migrated database, where the legacy array is merged with agno_runs).
         for line in sql.splitlines():
             if "run_data" in line:
                 assert ("run_data ->" in line or "run_data->" in line or "coalesce(replaced.run_data" in line
-                        or "SELECT others.run_data" in line), line
-        assert "SELECT agno_runs.run_data" not in sql.replace("ai.", "")
+                        or "SELECT others.run_data" in line or ("AS run_data, " in line and "AS key_0" in line)
+                        or "runs.run_data || '{}'::jsonb AS doc" in line), line
+        assert "SELECT agno_runs.run_data \n" not in sql.replace("ai.", "")
 
 
 def test_migrated_database_names_sessions_from_the_merged_runs(client, conn, layout):
@@ -176,3 +181,27 @@ def test_migrated_database_names_sessions_from_the_merged_runs(client, conn, lay
     assert names == {"m-replaced": "From the table's x", "m-appended": "From a table-only run", "m-array": "Array only"}
     for sid, name in names.items():
         assert client.get(f"/sessions/{sid}").get_json()["session_name"] == name
+
+
+FIRST_MESSAGE_CASES = [
+    [], [{"role": "user"}], [{"role": "user", "content": None}, {"role": "user", "content": "second"}],
+    [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}],
+    *[[{"role": "user", "content": falsy}, {"role": "user", "content": "after"}]
+      for falsy in ("", 0, 0.0, False, [], {})],
+    [{"role": "user", "content": [{"type": "text", "text": "parts"}]}], [{"role": "user", "content": {"a": 1}}],
+    [{"role": "user", "content": 7}], [{"role": "user", "content": True}], [{"role": "user", "content": "0"}],
+    [{"role": "User", "content": "case"}, {"role": 5, "content": "n"}], [1, "user", None, [], {"role": "user", "content": "ok"}],
+    {"role": "user", "content": "an object, not a list"}, "text", None,
+]
+
+
+@pytest.mark.parametrize("messages", FIRST_MESSAGE_CASES)
+def test_list_name_lookup_finds_the_first_truthy_user_content(conn, layout, messages):
+    """The SQL that names a session from its first run finds what agno's rule finds in Python."""
+    if layout == "sqlite":
+        pytest.skip("PostgreSQL's jsonpath")
+    doc = {"messages": messages} if messages is not None else {}
+    found = conn.execute(select(func.jsonb_path_query_first(
+        literal(doc, JSONB), literal_column(f"'{FIRST_USER_CONTENT}'::jsonpath"), literal_column("'{}'::jsonb"), true(),
+        type_=JSONB))).scalar_one()
+    assert found == first_user_content(messages)
