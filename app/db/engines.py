@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .. import metrics
 from ..config import DatabaseConfig, Settings, sqlite_path
-from . import tables
+from . import decode, tables
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class EngineRegistry:
             pool_timeout=s.pool_timeout,
             connect_args=connect_args,
             execution_options=options,
+            json_deserializer=decode.loads,
         )
         event.listen(engine, "checkout", _drop_closed_connections, insert=True)
         if self.instrument:

@@ -30,8 +30,15 @@ def format_datetime(dt: datetime) -> str:
     return dt.isoformat()
 
 
+# The last second of year 9999: whole seconds up to it print as time.strftime prints them.
+_LAST_EPOCH_SECOND = 253402300799
+
+
 def epoch_iso(value) -> str | None:
     """An epoch number as AgentOS prints a UTC datetime (`...Z`, microseconds only if any)."""
+    if type(value) is int and 0 <= value <= _LAST_EPOCH_SECOND:
+        # The common case (agno stores whole seconds), without building a datetime.
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -277,10 +284,6 @@ METRIC_KEYS = ("input_tokens", "output_tokens", "total_tokens", "audio_input_tok
                "duration", "time_to_first_token", "provider_metrics")
 
 
-def _empty(value) -> bool:
-    return value is None or (isinstance(value, (list, dict)) and not value)
-
-
 def message_metrics(stored) -> dict | None:
     if not isinstance(stored, dict):
         return None
@@ -293,28 +296,35 @@ def message_metrics(stored) -> dict | None:
     return out or None
 
 
-def chat_message(message: dict, fallback_id: str, fallback_created) -> dict:
+# How chat_message copies each key: the id (or the fallback), a flag (always there, as a bool), or
+# a value kept only when set (not None, not an empty list or object).
+_ID, _FLAG, _SET = 0, 1, 2
+_MESSAGE_FIELDS = tuple((key, _ID if key == "id" else _FLAG if key in ("from_history", "stop_after_tool_call") else _SET)
+                        for key in MESSAGE_KEYS)
+
+
+def chat_message(message: dict, fallback_id: str | None, fallback_created) -> dict:
+    get = message.get
     out = {}
-    for key in MESSAGE_KEYS:
-        value = message.get(key)
-        if key in ("from_history", "stop_after_tool_call"):
-            out[key] = bool(value) if value is not None else False
-        elif key == "id":
-            out[key] = value if value is not None else fallback_id
-        elif key == "content":
-            if value is not None and not (isinstance(value, (list, dict)) and not value):
+    for key, kind in _MESSAGE_FIELDS:
+        value = get(key)
+        if kind == _SET:
+            if value is not None and (value or not isinstance(value, (list, dict))):
                 out[key] = value
-        elif not _empty(value):
-            out[key] = value
+        elif kind == _FLAG:
+            out[key] = bool(value)
+        else:
+            out[key] = value if value is not None else fallback_id
     for key in MEDIA_KEYS:
-        if not _empty(message.get(key)):
-            out[key] = message[key]
-    if message.get("references") is not None:
+        value = get(key)
+        if value is not None and (value or not isinstance(value, (list, dict))):
+            out[key] = value
+    if get("references") is not None:
         out["references"] = message["references"]
-    metrics = message_metrics(message.get("metrics"))
+    metrics = message_metrics(get("metrics"))
     if metrics:
         out["metrics"] = metrics
-    created = message.get("created_at")
+    created = get("created_at")
     out["created_at"] = created if created is not None else fallback_created
     return out
 
@@ -335,7 +345,8 @@ def chat_history(session_id: str, runs: list[dict]) -> list[dict]:
                 continue
             # agno invents a random id on every read for messages stored without one; a stable
             # id derived from the run and position serves clients better (docs/compatibility.md).
-            fallback_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"agno:{session_id}:{run.get('run_id')}:{index}"))
+            fallback_id = None if message.get("id") is not None else str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"agno:{session_id}:{run.get('run_id')}:{index}"))
             history.append(chat_message(message, fallback_id, run_created))
     return history
 
