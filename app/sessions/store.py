@@ -443,15 +443,17 @@ def session_runs(conn: Connection, layout: Layout, row: dict, *, created_after=N
     table_runs: list[dict] = []
     if layout.reads_runs_table:
         rt = tables.runs
-        stmt = (select(rt.c.run_data).where(rt.c.session_id == bindparam("session_id", type_=String))
-                .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
+
+        def build():
+            return (select(rt.c.run_data).where(rt.c.session_id == bindparam("session_id", type_=String))
+                    .order_by(rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(), rt.c.run_id.asc()))
+
         unfiltered = has_blob or (created_after is None and created_before is None and statuses is None)
         if unfiltered:
-            table_runs = [r["run_data"] for r in _rows(conn, layout, ("runs",), lambda: stmt,
-                                                       {"session_id": row["session_id"]})]
+            table_runs = [r["run_data"] for r in _rows(conn, layout, ("runs",), build, {"session_id": row["session_id"]})]
         else:
             run_filters = store_sqlite.run_filters if layout.dialect == "sqlite" else _run_filters
-            table_runs = list(conn.execute(stmt.where(*run_filters(rt, created_after, created_before, statuses)),
+            table_runs = list(conn.execute(build().where(*run_filters(rt, created_after, created_before, statuses)),
                                            {"session_id": row["session_id"]}).scalars())
         if not has_blob:
             return _python_time_filter(table_runs, created_after, created_before)
@@ -623,19 +625,25 @@ def rename_session(conn: Connection, layout: Layout, *, session_id: str, name: s
         return store_sqlite.rename_session(conn, layout, session_id=session_id, name=name,
                                            session_type=session_type, user_id=user_id)
     st = layout.session_table
-    name_json = func.to_jsonb(cast(bindparam("new_name", name, String), String))
-    new_data = case(
-        (func.jsonb_typeof(st.c.session_data) == "object",
-         func.jsonb_set(st.c.session_data, literal_column("'{session_name}'"), name_json)),
-        else_=func.jsonb_build_object("session_name", name_json),
-    )
-    stmt = st.update().where(st.c.session_id == session_id).values(session_data=new_data)
-    if session_type is not None:
-        stmt = stmt.where(st.c.session_type == session_type)
-    if user_id is not None:
-        stmt = stmt.where(st.c.user_id == user_id)
-    row = conn.execute(stmt.returning(st)).mappings().first()
-    return dict(row) if row is not None else None
+
+    def build():
+        name_json = func.to_jsonb(cast(bindparam("new_name", type_=String), String))
+        new_data = case(
+            (func.jsonb_typeof(st.c.session_data) == "object",
+             func.jsonb_set(st.c.session_data, literal_column("'{session_name}'"), name_json)),
+            else_=func.jsonb_build_object("session_name", name_json),
+        )
+        stmt = st.update().where(st.c.session_id == bindparam("target_id", type_=String)).values(session_data=new_data)
+        if session_type is not None:
+            stmt = stmt.where(st.c.session_type == bindparam("target_type", type_=String))
+        if user_id is not None:
+            stmt = stmt.where(st.c.user_id == bindparam("target_user", type_=String))
+        return stmt.returning(st)
+
+    rows = compiled.mappings(conn, ("rename", st, session_type is not None, user_id is not None), build,
+                             {"new_name": name, "target_id": session_id, "target_type": session_type,
+                              "target_user": user_id})
+    return rows[0] if rows else None
 
 
 # agno's other tables with rows per session, and the column naming the agno session: transcripts
