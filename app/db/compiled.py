@@ -11,9 +11,10 @@ database error is raised, and a lost connection invalidated, exactly as for any 
 psycopg prepares a statement it has run a few times on a connection, so the server skips parsing
 and planning too.
 
-Only for statements whose parameters and columns need no processing by SQLAlchemy (strings,
-integers and JSON that psycopg decodes itself; not JSON parameters, not expanding `IN` lists);
-every named `bindparam` must be given at execution.
+Parameters go through the same bind processors as in Core (a JSON value is wrapped for psycopg);
+result columns get none, which is right for what these statements return (strings, integers,
+JSON that psycopg decodes itself). Named parameters only, no expanding `IN` lists; every named
+`bindparam` must be given at execution.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MAX_SHAPES = 512
 class _Compiled:
     sql: str
     defaults: dict
+    processors: dict  # SQLAlchemy's bind processors by parameter name (JSON values: psycopg's Jsonb)
     names: tuple[str, ...] | None = None  # the result's column names, from the first execution
 
 
@@ -43,9 +45,9 @@ _lock = threading.Lock()
 def _compile(conn: Connection, statement: ClauseElement, schema_map: dict | None) -> _Compiled:
     compiled = statement.compile(dialect=conn.dialect, schema_translate_map=schema_map,
                                  render_schema_translate=bool(schema_map))
-    if compiled._bind_processors:  # e.g. a JSON parameter: not a plain value
-        raise TypeError(f"statement has parameters that need processing: {sorted(compiled._bind_processors)}")
-    return _Compiled(compiled.string, dict(compiled.params))
+    if compiled.positiontup is not None or any(b.expanding for b in compiled.binds.values()):
+        raise TypeError("only named, non-expanding parameters")
+    return _Compiled(compiled.string, dict(compiled.params), dict(compiled._bind_processors))
 
 
 def fetch(conn: Connection, shape: Hashable, build: Callable[[], ClauseElement],
@@ -60,9 +62,12 @@ def fetch(conn: Connection, shape: Hashable, build: Callable[[], ClauseElement],
             if len(_cache) >= MAX_SHAPES:
                 _cache.clear()
             _cache[key] = entry
+    values = {**entry.defaults, **params}
+    for name, process in entry.processors.items():
+        values[name] = process(values[name])
     cursor = conn.connection.cursor()
     try:
-        conn._cursor_execute(cursor, entry.sql, {**entry.defaults, **params})
+        conn._cursor_execute(cursor, entry.sql, values)
         try:
             rows = cursor.fetchall()
         except Exception as error:

@@ -148,6 +148,16 @@ def _load(db, conn, session_id, user_id, *, for_update=False):
     return layout, store.get_session(conn, layout, session_id=session_id, user_id=user_id, for_update=for_update)
 
 
+def _load_with_runs(db, conn, session_id, user_id, *, for_update=False):
+    """(layout, session row or None, its runs)."""
+    layout = db.layout(conn)
+    if not layout.has_sessions:
+        return layout, None, None
+    row, runs = store.get_session_and_runs(conn, layout, session_id=session_id, user_id=user_id,
+                                           for_update=for_update)
+    return layout, row, runs
+
+
 @bp.get("/<session_id>")
 def get_session(session_id):
     """One session with its chat history, rendered as the requested or detected type."""
@@ -155,12 +165,11 @@ def get_session(session_id):
     _path_id(session_id)
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
-        layout, row = _load(db, conn, session_id, q["user_id"])
+        layout, row, runs = _load_with_runs(db, conn, session_id, q["user_id"])
         if row is None:
             if q["type"]:
                 raise NotFound(f"{q['type'].capitalize()} Session with id '{session_id}' not found")
             raise _not_found(session_id)
-        runs = store.session_runs(conn, layout, row)
     return json_response(render.detail(row, runs, q["type"], legacy=layout.legacy))
 
 
@@ -173,10 +182,9 @@ def update_session(session_id):
         body["summary"] = _parse_summary(body["summary"])
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
-        layout, row = _load(db, conn, session_id, q["user_id"], for_update=True)
+        layout, row, runs = _load_with_runs(db, conn, session_id, q["user_id"], for_update=True)
         if row is None:
             raise _not_found(session_id)
-        runs = store.session_runs(conn, layout, row)
         row = store.update_session(conn, layout, row, changes=body)
     return json_response(render.detail(row, runs, emit_nulls=True, legacy=layout.legacy))
 
@@ -244,11 +252,16 @@ def _session_runs_view(session_id):
     _path_id(session_id)
     db = resolve_database(q["db_id"], q["table"])
     with db.transaction() as conn:
-        layout, row = _load(db, conn, session_id, q["user_id"])
+        if q["created_after"] is None and q["created_before"] is None and statuses is None:
+            layout, row, runs = _load_with_runs(db, conn, session_id, q["user_id"])
+        else:
+            layout, row = _load(db, conn, session_id, q["user_id"])
+            runs = None
         if row is None:
             raise _runs_not_found(session_id)
-        runs = store.session_runs(conn, layout, row, created_after=q["created_after"],
-                                  created_before=q["created_before"], statuses=statuses)
+        if runs is None:
+            runs = store.session_runs(conn, layout, row, created_after=q["created_after"],
+                                      created_before=q["created_before"], statuses=statuses)
     effective = q["type"] or render.detect_type(row)
     return render.runs_for_session(row, runs, effective, legacy=layout.legacy)
 

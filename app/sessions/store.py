@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (BigInteger, Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal,
                         literal_column, not_, null, or_, select, table, text, true, union_all)
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.engine import Connection
 
 from ..db import compiled, tables
@@ -363,6 +363,39 @@ def get_session(conn: Connection, layout: Layout, *, session_id: str, user_id=No
     return rows[0] if rows else None
 
 
+def _runs_in_one_statement(layout: Layout) -> bool:
+    """Where a session's runs live only in `agno_runs` (agno 3.x on PostgreSQL), the session row
+    and its runs can be read by one statement."""
+    return layout.dialect == "postgresql" and layout.reads_runs_table and not layout.has_legacy_runs
+
+
+def get_session_and_runs(conn: Connection, layout: Layout, *, session_id: str, user_id=None, for_update=False):
+    """(session row, its runs in stored order), or (None, None) when the session is not there (or
+    not the user's). One round trip where the layout allows: the runs come as one JSON array
+    aggregated in agno's order."""
+    if not _runs_in_one_statement(layout):
+        row = get_session(conn, layout, session_id=session_id, user_id=user_id, for_update=for_update)
+        return (row, session_runs(conn, layout, row)) if row is not None else (None, None)
+    st, rt = layout.session_table, tables.runs
+
+    def build():
+        ordered = aggregate_order_by(rt.c.run_data, rt.c.run_index.asc().nulls_last(), rt.c.created_at.asc(),
+                                     rt.c.run_id.asc())
+        runs = (select(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json")))
+                .where(rt.c.session_id == st.c.session_id).scalar_subquery())
+        stmt = select(st, runs.label("run_list")).where(st.c.session_id == bindparam("session_id", type_=String))
+        if user_id is not None:
+            stmt = stmt.where(st.c.user_id == bindparam("user_id", type_=String))
+        return stmt.with_for_update(of=st) if for_update else stmt
+
+    rows = compiled.mappings(conn, ("session-runs", st, user_id is not None, for_update), build,
+                             {"session_id": session_id, "user_id": user_id})
+    if not rows:
+        return None, None
+    row = rows[0]
+    return row, row.pop("run_list")
+
+
 def get_run(conn: Connection, layout: Layout, *, session_id: str, run_id: str, user_id=None):
     """(session row, run, session_has_runs) for the single-run route; (None, None, False) when the
     session is not there (or not the user's).
@@ -370,7 +403,7 @@ def get_run(conn: Connection, layout: Layout, *, session_id: str, run_id: str, u
     Where runs live only in `agno_runs` (agno 3.x), one statement finds both, and the session row
     holds only what the route reads (`session_type`, `agent_id`, and `agent_data` reduced to the
     two keys that name an SDK). Elsewhere the legacy array is read with the row."""
-    if not (layout.dialect == "postgresql" and layout.reads_runs_table and not layout.has_legacy_runs):
+    if not _runs_in_one_statement(layout):
         row = get_session(conn, layout, session_id=session_id, user_id=user_id)
         if row is None:
             return None, None, False
@@ -563,10 +596,19 @@ def create_session(conn: Connection, layout: Layout, *, session_type: str, body:
                        "metadata": metadata})
     if layout.legacy:
         values["runs"] = None  # agno 2.x stores "no runs" as JSON null; 3.x never writes the column
-    insert_into = store_sqlite.insert if layout.dialect == "sqlite" else insert
-    stmt = insert_into(st).values(**values).on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st)
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
+    if layout.dialect == "sqlite":
+        stmt = store_sqlite.insert(st).values(**values).on_conflict_do_nothing(
+            index_elements=[st.c.session_id]).returning(st)
+        row = conn.execute(stmt).mappings().first()
+        return dict(row) if row is not None else None
+
+    def build():
+        return (insert(st).values({name: bindparam(f"new_{name}", type_=st.c[name].type) for name in values})
+                .on_conflict_do_nothing(index_elements=[st.c.session_id]).returning(st))
+
+    rows = compiled.mappings(conn, ("create", st, tuple(values)), build,
+                             {f"new_{name}": value for name, value in values.items()})
+    return rows[0] if rows else None
 
 
 def parse_summary(summary: dict) -> dict:
@@ -615,8 +657,17 @@ def update_session(conn: Connection, layout: Layout, row: dict, *, changes: dict
         "summary": summary,
         "updated_at": _now(),
     }
-    stmt = st.update().where(st.c.session_id == row["session_id"]).values(**values).returning(st)
-    return dict(conn.execute(stmt).mappings().one())
+
+    def build():
+        return (st.update().where(st.c.session_id == bindparam("target_id", type_=String))
+                .values({name: bindparam(f"new_{name}", type_=st.c[name].type) for name in values})
+                .returning(st))
+
+    params = {f"new_{name}": value for name, value in values.items()}
+    params["target_id"] = row["session_id"]
+    if layout.dialect == "postgresql":
+        return compiled.mappings(conn, ("update", st, stype), build, params)[0]
+    return dict(conn.execute(build(), params).mappings().one())
 
 
 def rename_session(conn: Connection, layout: Layout, *, session_id: str, name: str, session_type=None,
