@@ -45,10 +45,24 @@ POOL_OPEN = Gauge(f"{PREFIX}_db_pool_connections", "Connections open to the data
 UNMATCHED_ROUTE = "<unmatched>"
 
 
+# (method, route, status) -> the counter and histogram children: `labels()` builds and locks on
+# every call. Routes are templates and methods and statuses few, so this stays small; the bound
+# keeps odd methods (any token is a method to WSGI) from growing it forever.
+_children: dict[tuple, tuple] = {}
+MAX_CHILDREN = 4096
+
+
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    labels = (method, route or UNMATCHED_ROUTE, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        labels = (method, route or UNMATCHED_ROUTE, str(status))
+        children = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+        if len(_children) >= MAX_CHILDREN:
+            _children.clear()
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def count_error(kind: str) -> None:

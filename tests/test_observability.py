@@ -121,6 +121,34 @@ def test_one_json_access_line_per_request(client, conn, log_lines):
     assert line["user"] and "alice" not in json.dumps(line)
 
 
+def test_access_line_is_the_generic_formatters_line(client, log_lines):
+    """The access line's short path (app.logging.JsonFormatter) writes what python-json-logger's
+    generic path writes for the same record: same keys, same order, same values; the same holds
+    for characters beyond ASCII, and an exception still goes the generic way."""
+    from pythonjsonlogger.json import JsonFormatter as Generic
+
+    from app.logging import JsonFormatter
+    from app.requestlog import ACCESS_FIELDS
+
+    options = logging_config("INFO")["formatters"]["json"]
+    options = {k: v for k, v in options.items() if k != "()"}
+    fast, generic = JsonFormatter(**options), Generic(**options)
+    fields = {"method": "GET", "route": "/sessions/<session_id>", "path": "/sessions/ü-\u2603", "status": 200,
+              "duration_ms": 1.25, "bytes": 10, "db_id": None, "user": None, "client_ip": "::1",
+              "user_agent": "naïve/1"}
+    for created in (1_700_000_000.001, 1_700_000_000.999, 1_700_000_001.5):
+        record = logging.makeLogRecord({"name": "agno_session.access", "levelno": logging.INFO, "levelname": "INFO",
+                                        "msg": "request", "created": created, "msecs": (created % 1) * 1000,
+                                        ACCESS_FIELDS: fields, "request_id": "r-1"})
+        # As the generic path sees it: the fields as attributes (extra=), then the request id (the filter).
+        flat = logging.makeLogRecord({k: v for k, v in record.__dict__.items() if k not in (ACCESS_FIELDS, "request_id")})
+        flat.__dict__.update(fields, request_id="r-1")
+        got, want = json.loads(fast.format(record)), json.loads(generic.format(flat))
+        assert list(got.items()) == list(want.items())
+    record.exc_info = (ValueError, ValueError("boom"), None)
+    assert "exc_info" in json.loads(fast.format(record))
+
+
 def test_access_log_level_silences_the_access_lines(client, log_lines, monkeypatch):
     monkeypatch.setenv("AGNO_ACCESS_LOG_LEVEL", "WARNING")
     level = logging_config("INFO")["loggers"]["agno_session.access"]["level"]
