@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (BigInteger, Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal,
                         literal_column, not_, null, or_, select, table, text, true, union_all)
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by, insert
 from sqlalchemy.engine import Connection
 
 from ..db import compiled, tables
@@ -104,6 +104,8 @@ def list_columns(st, get=jget, is_set=_json_set, get_text=jtext) -> list:
 
 def list_items(conn: Connection, layout: Layout, rows: list[dict]) -> list[dict]:
     """List items from the page's rows; rows flagged `has_legacy` (and unnamed) are named in Python."""
+    if _names_cached(layout):
+        _fill_names(conn, layout, rows)
     legacy_ids = [r["session_id"] for r in rows if r.get("has_legacy") and not r["name_set"]]
     legacy = _legacy_names(conn, layout, legacy_ids) if legacy_ids else {}
     items = []
@@ -114,6 +116,89 @@ def list_items(conn: Connection, layout: Layout, rows: list[dict]) -> list[dict]
             row["session_name"] = render.name_from_candidates(row)
         items.append(render.list_item(row, legacy=layout.legacy))
     return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Names of unnamed sessions, remembered
+#
+# An unnamed session's list name comes from its first qualifying run, and finding it means
+# decompressing run documents of tens of kilobytes: most of what a list page costs the database.
+# The name depends only on the session's type and its runs, and a run row's `xmin` (the
+# transaction that wrote that version of the row) changes with every insert, update or delete.
+# So each worker remembers the name's candidates by (database, session, type, number of runs,
+# sum of their row versions); the page's statement returns only that signature (row headers, no run
+# document), and the candidates of the sessions whose signature is new are found by a second
+# statement. Where runs live only in agno_runs (agno 3.x on PostgreSQL).
+
+NAME_CACHE_SIZE = 50_000
+_names: dict[tuple, tuple] = {}
+
+
+def _names_cached(layout: Layout) -> bool:
+    return layout.dialect == "postgresql" and layout.reads_runs_table and not layout.has_legacy_runs \
+        and not layout.legacy
+
+
+def _signature_lateral(page):
+    """(number of runs, sum of their xmin and cmin) of an unnamed page row's session. `cmin` (the
+    command within the writing transaction) tells apart two versions written by one transaction,
+    which only that transaction sees (the tests' own, or a write and a list in one)."""
+    runs = tables.runs.alias("sig_runs")
+    version = (cast(cast(literal_column("sig_runs.xmin"), String), BigInteger) * 2**32
+               + cast(cast(literal_column("sig_runs.cmin"), String), BigInteger))
+    return (select(func.count().label("run_count"), func.sum(version).label("run_sig"))
+            .where(runs.c.session_id == page.c.session_id, not_(page.c.name_set))
+            .correlate(page).lateral("sig"))
+
+
+def _candidates_statement(layout: Layout):
+    """Name candidates and signature of the sessions in :ids (every one taken as unnamed)."""
+    st = layout.session_table
+    ids = bindparam("ids", type_=ARRAY(String))
+    page = (select(st.c.session_id, st.c.session_type, false().label("name_set"))
+            .where(st.c.session_id == func.any(ids)).subquery("page"))
+    named = _name_lateral(page, _table_runs(page))
+    sig = _signature_lateral(page)
+    return (select(page.c.session_id, page.c.session_type, named.c.run_message, named.c.run_input,
+                   func.coalesce(named.c.run_found, false()).label("run_found"), sig.c.run_count, sig.c.run_sig)
+            .select_from(page.outerjoin(named, true()).join(sig, true())))
+
+
+def _fill_names(conn: Connection, layout: Layout, rows: list[dict]) -> None:
+    schema_map = conn.get_execution_options().get("schema_translate_map") or {}
+    scope = (conn.engine.url.render_as_string(hide_password=True), tuple(sorted(schema_map.items(), key=str)),
+             layout.session_table.name)
+    missing = {}
+    for row in rows:
+        if row["name_set"]:
+            row["run_message"] = row["run_input"] = None
+            row["run_found"] = False
+            continue
+        key = (scope, row["session_id"], row["session_type"], row.pop("run_count"), row.pop("run_sig"))
+        found = _names.get(key)
+        if found is None:
+            missing[row["session_id"]] = row
+        else:
+            row["run_message"], row["run_input"], row["run_found"] = found
+    for row in missing.values():
+        row.pop("run_count", None), row.pop("run_sig", None)
+    if not missing:
+        return
+    _, found = compiled.fetch(conn, ("list-names", layout.session_table), lambda: _candidates_statement(layout),
+                              {"ids": list(missing)})
+    if len(_names) + len(found) > NAME_CACHE_SIZE:
+        _names.clear()
+    for session_id, session_type, message, run_input, run_found, count, sig in found:
+        candidates = (message, run_input, run_found)
+        _names[(scope, session_id, session_type, count, sig)] = candidates
+        row = missing.pop(session_id)
+        if row["session_type"] == session_type:
+            row["run_message"], row["run_input"], row["run_found"] = candidates
+        else:  # retyped since the page was read: named as the page row's type says, next time
+            missing[session_id] = row
+    for row in missing.values():  # deleted (or retyped) since the page was read
+        row["run_message"] = row["run_input"] = None
+        row["run_found"] = False
 
 
 def _sort_key(st, sort_by: str):
@@ -304,6 +389,12 @@ def _list_statement(layout: Layout, filters: dict, sort_by: str | None, sort_ord
     shown = [c for c in page_q.c if c.name not in ("sort_key", "legacy_runs")]
     total = select(func.count()).select_from(st).where(*list_filters(st, **filters)).scalar_subquery()
     shown.append(total.label("total_count"))
+    if _names_cached(layout):
+        sig = _signature_lateral(page_q)
+        final = select(*shown, sig.c.run_count, sig.c.run_sig).select_from(page_q.join(sig, true()))
+        if key is not None:
+            final = final.order_by(*_order_by(page_q.c.sort_key, page_q.c.session_id, sort_order))
+        return final
     if layout.legacy or (layout.has_legacy_runs and not layout.reads_runs_table):
         source = _array_runs(page_q)
     elif layout.reads_runs_table:
