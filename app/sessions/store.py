@@ -7,6 +7,7 @@ import time
 import uuid
 from datetime import datetime
 
+import orjson
 from sqlalchemy import (BigInteger, Numeric, String, and_, bindparam, case, cast, column, false, func, inspect, literal,
                         literal_column, not_, null, or_, select, table, text, true, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by, insert
@@ -130,8 +131,24 @@ def list_items(conn: Connection, layout: Layout, rows: list[dict]) -> list[dict]
 # document), and the candidates of the sessions whose signature is new are found by a second
 # statement. Where runs live only in agno_runs (agno 3.x on PostgreSQL).
 
-NAME_CACHE_SIZE = 50_000
+# Bounds on what a worker keeps: entries, and the size of one entry's candidates (a first
+# message can be a pasted document; a session named by one is looked up each time instead).
+NAME_CACHE_SIZE = 20_000
+NAME_CANDIDATES_MAX_BYTES = 2048
 _names: dict[tuple, tuple] = {}
+
+
+def _small(candidates: tuple) -> bool:
+    size = 0
+    for value in candidates[:2]:
+        if isinstance(value, str):
+            size += len(value)
+        elif value is not None:
+            try:
+                size += len(orjson.dumps(value))
+            except TypeError:  # an integer beyond 64 bits
+                return False
+    return size <= NAME_CANDIDATES_MAX_BYTES
 
 
 def _names_cached(layout: Layout) -> bool:
@@ -180,8 +197,6 @@ def _fill_names(conn: Connection, layout: Layout, rows: list[dict]) -> None:
             missing[row["session_id"]] = row
         else:
             row["run_message"], row["run_input"], row["run_found"] = found
-    for row in missing.values():
-        row.pop("run_count", None), row.pop("run_sig", None)
     if not missing:
         return
     _, found = compiled.fetch(conn, ("list-names", layout.session_table), lambda: _candidates_statement(layout),
@@ -190,7 +205,8 @@ def _fill_names(conn: Connection, layout: Layout, rows: list[dict]) -> None:
         _names.clear()
     for session_id, session_type, message, run_input, run_found, count, sig in found:
         candidates = (message, run_input, run_found)
-        _names[(scope, session_id, session_type, count, sig)] = candidates
+        if _small(candidates):
+            _names[(scope, session_id, session_type, count, sig)] = candidates
         row = missing.pop(session_id)
         if row["session_type"] == session_type:
             row["run_message"], row["run_input"], row["run_found"] = candidates

@@ -201,6 +201,25 @@ def test_remembered_names_follow_every_change_of_the_runs(client, conn, layout):
     assert name() == "Plain input"
 
 
+def test_a_session_named_by_a_long_message_is_not_remembered(client, conn, layout):
+    """A worker keeps small name candidates only: a first message of a pasted document names its
+    session every time, from the runs."""
+    from app.sessions import store
+
+    if layout != "pg-agno3":
+        pytest.skip("names are remembered on agno 3.x PostgreSQL databases only")
+    long_text = "Long question " + "x" * 5000
+    make_session(conn, "n-long")
+    make_session(conn, "n-short")
+    add_run(conn, "n-long", agent_run("l", "n-long", long_text))
+    add_run(conn, "n-short", agent_run("s", "n-short", "Short question"))
+    for _ in range(2):
+        names = {i["session_id"]: i["session_name"] for i in client.get("/sessions").get_json()["data"]}
+        assert names["n-long"] == long_text and names["n-short"] == "Short question"
+    remembered = {key[1] for key in store._names}
+    assert "n-short" in remembered and "n-long" not in remembered
+
+
 def test_migrated_database_names_sessions_from_the_merged_runs(client, conn, layout):
     """On a migrated database the list names a session from the legacy array merged with agno_runs
     (agno2-contract §6.4), in SQL: the table's version of a run wins, table-only runs come last."""
