@@ -36,16 +36,15 @@ class JsonFormatter(_JsonFormatter):
     see app.requestlog) is written as the same JSON object, keys in the same order, by orjson;
     every other record goes the generic way."""
 
-    _second: int | None = None
-    _second_text = ""
+    _second: tuple[int, str] = (-1, "")  # one tuple, so threads never pair a second with another's text
 
     def _time(self, record: logging.LogRecord) -> str:
         # logging's default asctime ("2026-11-21 19:09:16,263"), the strftime done once a second.
         second = int(record.created)
-        if second != self._second:
-            self._second_text = time.strftime(self.default_time_format, self.converter(record.created))
-            self._second = second
-        return self.default_msec_format % (self._second_text, record.msecs)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, time.strftime(self.default_time_format, self.converter(record.created)))
+        return self.default_msec_format % (cached[1], record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, ACCESS_FIELDS, None)
