@@ -111,6 +111,36 @@ def ensure_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+class Pg:
+    """Databases on one server; ``admin_url`` is a libpq URL of its ``postgres`` database (a query
+    string such as ``?sslmode=...`` is not carried into the other databases' URLs)."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.base = admin_url.split("?", 1)[0].rsplit("/", 1)[0]
+
+    def url(self, db: str, driver: bool = False) -> str:
+        url = f"{self.base}/{db}"
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if driver else url
+
+    def execute(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self, name: str, template: str | None = None) -> None:
+        """A new, empty database (or a copy of `template`), replacing one of that name."""
+        self.drop(name)
+        if template:
+            self.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{template}' "
+                         "AND pid <> pg_backend_pid()")
+        self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def drop(self, name: str) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--")]
     database = argv[argv.index("--database") + 1] if "--database" in argv else None

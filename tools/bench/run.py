@@ -62,6 +62,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 import pgcluster  # noqa: E402
 import psycopg  # noqa: E402
+from pgcluster import Pg  # noqa: E402
 from servers import Server, free_port  # noqa: E402
 
 WORKERS = 2
@@ -112,29 +113,6 @@ GROWTH_TARGET = 1.2     # page-1 list latency at the largest scale / at the smal
 # ----------------------------------------------------------------------------------------------
 # PostgreSQL and seeding
 # ----------------------------------------------------------------------------------------------
-class Pg:
-    """Databases on one server; ``admin_url`` is a libpq URL of its ``postgres`` database."""
-
-    def __init__(self, admin_url: str):
-        self.admin_url = admin_url
-        self.base = admin_url.split("?", 1)[0].rsplit("/", 1)[0]
-
-    def url(self, db: str, driver: bool = False) -> str:
-        url = f"{self.base}/{db}"
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if driver else url
-
-    def execute(self, sql: str) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self, name: str) -> None:
-        self.drop(name)
-        self.execute(f'CREATE DATABASE "{name}"')
-
-    def drop(self, name: str) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def runs_for(sessions: int) -> int:
     """Issue 7's proportions: 2,000 sessions hold 26,000 runs, 10,000 hold 126,000."""
     return round(12.5 * sessions + 1000)

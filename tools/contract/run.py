@@ -89,29 +89,8 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------------------------
 # PostgreSQL
 # ----------------------------------------------------------------------------------------------
-class Pg:
-    """Databases on one server; ``admin_url`` is a libpq URL of its ``postgres`` database."""
-
-    def __init__(self, admin_url: str):
-        self.admin_url = admin_url
-        self.base = admin_url.rsplit("/", 1)[0]
-
-    def url(self, db: str, driver: bool = False) -> str:
-        url = f"{self.base}/{db}"
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if driver else url
-
-    def execute(self, sql: str) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self, name: str, template: str | None = None) -> None:
-        if template:
-            self.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{template}' "
-                         "AND pid <> pg_backend_pid()")
-        self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-
-    def drop(self, name: str) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+class Pg(pgcluster.Pg):
+    """pgcluster.Pg, and the rows of a table for the comparison."""
 
     def rows(self, db: str, table: str, key: str) -> dict[str, dict[str, Any]]:
         """Every row of ai.<table> by key; JSON columns parsed, SQL NULL kept apart from JSON null."""
