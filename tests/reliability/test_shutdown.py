@@ -32,6 +32,10 @@ DRAIN = 2          # AGNO_DRAIN_SECONDS
 GRACEFUL = 15      # AGNO_GRACEFUL_TIMEOUT (a generous bound: stopping takes gunicorn a few seconds
                    # on a busy machine)
 MARGIN = 0.5       # seconds around the end of the drain where either outcome is fine
+# The master relays SIGTERM to its workers from its own loop: a readiness probe a worker serves in
+# the first moments after the signal to the master may still see the worker ready. The bound
+# that readiness turns 503 promptly is the separate "within 1 s of SIGTERM" check below.
+RELAY = 0.1
 RELEASE_AFTER = DRAIN + 1.5  # the held PATCH's row lock is released this long after SIGTERM
 SUCCESS = (200, 201)
 
@@ -128,7 +132,8 @@ def test_sigterm_under_load(scenario, cluster, workdir, threads):
         elif out.started < drain_end - MARGIN:
             # The drain: served as before, except that readiness says 503.
             if readyz:
-                ok = out.status == 503 and out.detail == "Shutting down"
+                ok = (out.status == 503 and out.detail == "Shutting down") or (
+                    out.status == 200 and out.started < t0 + RELAY)
             else:
                 ok = out.status in SUCCESS
             problem = "" if ok else f"{out.started - t0:+.2f}s after SIGTERM, during the drain: {out.describe()}"
