@@ -75,7 +75,7 @@ migrate: install ## create agno's tables in every configured database that has n
 test: install agno2-venv pg-bin ## run the test suite on a throwaway PostgreSQL cluster (T=path narrows it)
 	AGNO2_PYTHON=$(VENV_AGNO2)/bin/python $(PY) -m pytest $(T)
 
-contract-test: install agno2-venv pg-bin ## live parity with real AgentOS: agno 3.1.10 on PostgreSQL and SQLite, agno 2.9.0 on a legacy database (report: build/contract-report.json)
+contract-test: install agno2-venv pg-bin ## live parity with real AgentOS (agno 3.1.10 on PostgreSQL and SQLite, agno 2.9.0 on a legacy database) and ADK's api_server (google-adk 2.13.0 on PostgreSQL and SQLite) (report: build/contract-report.json)
 	$(PY) tools/contract/run.py --agno2-python $(VENV_AGNO2)/bin/python $(CONTRACT_ARGS)
 
 golden: install ## replay the agno 3.1.10 golden captures against this service (needs ../shared and a PostgreSQL at 127.0.0.1:5432)

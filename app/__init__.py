@@ -47,10 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from . import health, metrics
+    from .adk.routes import bp as adk_bp
     from .sessions import bp as sessions_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(sessions_bp)
+    # ADK's routes, also under `/api` (adk api_server --url_prefix /api answers both).
+    app.register_blueprint(adk_bp)
+    app.register_blueprint(adk_bp, url_prefix="/api", name="adk_api")
     from . import openapi
     app.register_blueprint(openapi.bp)

@@ -91,11 +91,21 @@ def parse_layouts(raw: str | None, db_ids) -> dict[str, str]:
     return out
 
 
+# The async drivers' URLs Google ADK is configured with (`--session_service_uri`) name the same
+# databases: they are opened with psycopg 3 and pysqlite here.
+_ASYNC_PREFIXES = {"postgresql+asyncpg://": "postgresql+psycopg://",
+                   "postgresql+psycopg_async://": "postgresql+psycopg://",
+                   "sqlite+aiosqlite:///": "sqlite:///"}
+
+
 def sqlalchemy_url(dsn: str) -> str:
-    """Turn a libpq-style URL into the SQLAlchemy URL for psycopg 3."""
+    """Turn a libpq-style URL (or an ADK async-driver URL) into the SQLAlchemy URL for psycopg 3."""
     for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
         if dsn.startswith(prefix):
             return "postgresql+psycopg://" + dsn[len(prefix):]
+    for prefix, replacement in _ASYNC_PREFIXES.items():
+        if dsn.startswith(prefix):
+            return replacement + dsn[len(prefix):]
     return dsn
 
 

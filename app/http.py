@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from flask import Flask, Response, current_app, g, request
 
@@ -16,8 +16,15 @@ PUBLIC_PATHS = ("/health", "/healthz", "/readyz")
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
 
 
+ADK_BLUEPRINTS = ("adk", "adk_api")
+SLASH_REDIRECT = "agno.slash_redirect"
+
+
 class StripTrailingSlashes:
-    """`/sessions/` is `/sessions`: AgentOS strips every trailing slash, without a redirect."""
+    """`/sessions/` is `/sessions`: AgentOS strips every trailing slash, without a redirect.
+    ADK's api_server (Starlette) answers a 307 to the path without them instead, when that path
+    is one of its routes: the path is stripped here and the redirect made in before_request,
+    once the route is known."""
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
@@ -26,7 +33,17 @@ class StripTrailingSlashes:
         path = environ.get("PATH_INFO", "")
         if len(path) > 1 and path.endswith("/"):
             environ["PATH_INFO"] = path.rstrip("/") or "/"
+            environ[SLASH_REDIRECT] = True
         return self.wsgi_app(environ, start_response)
+
+
+def _slash_redirect() -> Response:
+    url = quote(request.root_path + request.path, safe="/:@!$&'()*+,;=-._~")
+    query = request.environ.get("QUERY_STRING", "")
+    location = f"{request.scheme}://{request.host}{url}" + (f"?{query}" if query else "")
+    resp = Response(status=307, headers={"Location": location})
+    del resp.headers["Content-Type"]  # an empty body of no type, as Starlette's redirect
+    return resp
 
 
 def _allowed_origin(origin: str | None) -> bool:
@@ -98,6 +115,10 @@ def before_request():
         return _preflight()
     _check_auth()
     _check_utf8()
+    if request.blueprint in ADK_BLUEPRINTS:
+        # ADK's routes answer as Starlette does: HEAD as GET without a body (Flask's own), and
+        # a trailing slash with a redirect.
+        return _slash_redirect() if request.environ.get(SLASH_REDIRECT) else None
     if request.method == "HEAD":
         # AgentOS answers HEAD with 405 and no body, even on GET routes (contract #321).
         return Response(status=405, mimetype="application/json")

@@ -174,13 +174,16 @@ class DatabaseReadinessSchema(Schema):
         unknown = EXCLUDE   # an operational report: more keys may be added
 
     status = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
-    layout = fields.String(metadata={"description": "`agno3`, `agno3-mixed`, `agno2` or `empty`"})
+    layout = fields.String(metadata={"description": "`agno3`, `agno3-mixed`, `agno2`, `adk` (only Google ADK's "
+                                                    "tables) or `empty`"})
     generation = fields.String(metadata={"description": "Storage rules applied: `agno2` or `agno3`"})
     dialect = fields.String(metadata={"description": "`postgresql` or `sqlite`"})
     runs_table = fields.Boolean(metadata={"description": "`agno_runs` exists"})
     legacy_runs_column = fields.Boolean(metadata={"description": "`agno_sessions.runs` (agno 2.x) exists"})
     sessions_version = fields.String(allow_none=True, metadata={"description": "agno_schema_versions entry"})
     source = fields.String(metadata={"enum": ["configured", "detected"], "description": "Where the layout came from"})
+    adk_schema_version = fields.String(metadata={"description": "Google ADK's schema version (`adk_internal_metadata`), "
+                                                                "when its tables are there"})
 
 
 class ReadySchema(Schema):
@@ -287,6 +290,9 @@ def _register_schemas(spec: APISpec) -> None:
     summary["description"] = ("A session summary. `summary` is required; `updated_at` is parsed with Python's "
                               "`datetime.fromisoformat`; any other key is refused with 422.")
     spec.components.schema("SessionSummaryInput", summary)
+    from .adk import openapi_doc as adk_doc
+
+    adk_doc.register_schemas(spec, is_30(spec.openapi_version))
     update = spec.components.schemas[component_name(SessionUpdateBodySchema)]["properties"]
     update["summary"] = {"description": update["summary"].get("description", ""),
                          "anyOf": [ref("SessionSummaryInput"), null_schema(spec.openapi_version)]}
@@ -540,6 +546,11 @@ def _operations(spec: APISpec, secured: bool) -> dict[str, tuple[str, dict]]:
              "404": _error("No such file (`Not Found`)")},
             params=[_path_param("filename", "File name", None)])),
     })
+    from .adk import openapi_doc as adk_doc
+
+    v30 = is_30(spec.openapi_version)
+    ops.update(adk_doc.operations(_json, _error, _db_errors, _path_param, null_schema(spec.openapi_version),
+                                  secured, v30))
     return ops
 
 
@@ -559,9 +570,12 @@ def openapi_path(rule: str) -> str:
 def build_document(app: Flask, openapi_version: str = OPENAPI_VERSIONS["3.1"]) -> dict:
     """The OpenAPI document of `app`: one operation per (rule, method) of its URL map."""
     secured = bool(app.config["SETTINGS"].security_key)
-    options = {"info": {"description": "agno AgentOS's `/sessions` API served from agno's own tables, with "
-                                       "probes, metrics and this documentation."},
+    options = {"info": {"description": "agno AgentOS's `/sessions` API served from agno's own tables, and Google "
+                                       "ADK's session API from ADK's, with probes, metrics and this "
+                                       "documentation."},
                "tags": [{"name": "sessions", "description": "AgentOS's session routes"},
+                        {"name": "adk", "description": "Google ADK's session routes (also under `/api`), over "
+                                                       "ADK's DatabaseSessionService tables"},
                         {"name": "probes", "description": "Liveness and readiness"},
                         {"name": "operations", "description": "Monitoring"},
                         {"name": "documentation", "description": "This document and its viewer"}]}

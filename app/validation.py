@@ -336,11 +336,15 @@ def read_json_body():
         body = MISSING_BODY
     else:
         mimetype = (request.mimetype or "").strip()
+        is_json = _JSON_TYPE.match(mimetype)
         try:
-            text = raw.decode("utf-8")
+            # FastAPI hands the bytes to `json.loads`, which reads UTF-16 and UTF-32 too, told
+            # apart by their first bytes (a body starting with FF FE is UTF-16 to it). Invalid
+            # text, lone surrogates included, stays the 400.
+            text = raw.decode(json.detect_encoding(raw) if is_json else "utf-8")
         except UnicodeDecodeError:
             raise BadRequest("There was an error parsing the body") from None
-        if not _JSON_TYPE.match(mimetype):
+        if not is_json:
             body = text
         else:
             try:

@@ -40,6 +40,21 @@ class Layout:
     dialect: str = "postgresql"
     sessions_version: str | None = None
     configured: bool = False
+    # Google ADK's DatabaseSessionService tables in the connection's default schema: the schema
+    # version its `adk_internal_metadata` records ("1"), "0" for its legacy layout (tables
+    # without the metadata table), None when there are none.
+    adk_version: str | None = None
+
+    @property
+    def family(self) -> str:
+        """`agno`, `adk`, `both` (each in its own schema) or `empty`: whose routes answer."""
+        if self.has_sessions:
+            return "both" if self.adk_version else "agno"
+        return "adk" if self.adk_version else "empty"
+
+    @property
+    def has_adk(self) -> bool:
+        return self.adk_version is not None
 
     @property
     def legacy(self) -> bool:
@@ -58,7 +73,7 @@ class Layout:
     def name(self) -> str:
         """`empty`, `agno2` (legacy), `agno3`, or `agno3-mixed` (3.x with the legacy column kept)."""
         if not self.has_sessions:
-            return "empty"
+            return "adk" if self.has_adk else "empty"
         if self.legacy:
             return "agno2"
         return "agno3-mixed" if self.has_legacy_runs else "agno3"
@@ -67,7 +82,8 @@ class Layout:
         return {"layout": self.name, "generation": self.generation, "dialect": self.dialect,
                 "runs_table": self.has_runs_table, "legacy_runs_column": self.has_legacy_runs,
                 "sessions_version": self.sessions_version,
-                "source": "configured" if self.configured else "detected"}
+                "source": "configured" if self.configured else "detected"} | (
+                    {"adk_schema_version": self.adk_version} if self.has_adk else {})
 
 
 def _version_tuple(version: str | None) -> tuple[int, ...]:
@@ -94,6 +110,9 @@ def detect_layout(conn: Connection, db: DatabaseConfig) -> Layout:
         version = conn.execute(
             select(tables.schema_versions.c.version).where(tables.schema_versions.c.table_name == db.session_table)
         ).scalar_one_or_none()
+    from ..adk.store import detect_adk_version
+
+    adk_version = detect_adk_version(conn, inspector)
     if db.generation in GENERATIONS:
         generation, configured = db.generation, True
     else:
@@ -105,7 +124,8 @@ def detect_layout(conn: Connection, db: DatabaseConfig) -> Layout:
         else:
             generation = "agno3"
     return Layout(has_sessions=has_sessions, has_runs_table=has_runs_table, has_legacy_runs=has_legacy,
-                  generation=generation, dialect=dialect, sessions_version=version, configured=configured)
+                  generation=generation, dialect=dialect, sessions_version=version, configured=configured,
+                  adk_version=adk_version)
 
 
 class EngineRegistry:
@@ -188,9 +208,9 @@ class EngineRegistry:
         if cached is not None and now - cached[1] < self.settings.layout_recheck_seconds:
             return cached[0]
         layout = detect_layout(conn, self.databases[db_id])
-        # A database without agno's tables yet is looked at again next time: agno creates
-        # them lazily on its first write.
-        if layout.has_sessions:
+        # A database without agno's (or ADK's) tables yet is looked at again next time: both
+        # create them lazily on their first write.
+        if layout.family != "empty":
             if cached is not None and cached[0] != layout:
                 log.info("database layout changed", extra={"db_id": db_id, **layout.describe()})
             self._layouts[db_id] = (layout, now)

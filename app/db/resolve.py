@@ -28,8 +28,18 @@ class Database:
         with self.registry.transaction(self.config.db_id) as conn:
             yield conn
 
-    def layout(self, conn) -> Layout:
-        return self.registry.layout(self.config.db_id, conn)
+    def layout(self, conn, family: str = "agno") -> Layout:
+        """The database's layout, for the routes of one family (`agno` or `adk`): a database
+        that holds only the other family's tables answers 404, so neither API ever reads or
+        creates tables in a database that belongs to the other framework."""
+        layout = self.registry.layout(self.config.db_id, conn)
+        if family == "agno" and layout.family == "adk":
+            raise NotFound(f"Database '{self.config.db_id}' holds Google ADK sessions, not agno sessions: "
+                           "use the /apps/{app_name}/users/{user_id}/sessions routes")
+        if family == "adk" and layout.family == "agno":
+            raise NotFound(f"Database '{self.config.db_id}' holds agno sessions, not Google ADK sessions: "
+                           "use the /sessions routes")
+        return layout
 
 
 def resolve_database(db_id: str | None, table: str | None) -> Database:

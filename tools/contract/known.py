@@ -301,3 +301,152 @@ def explain(step, req: Request, a: Response, b: Response, diffs: list[Difference
                 if lines and all(taints.get(s) for s in sessions):
                     return min(lines)
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Google ADK 2.13.0 api_server (the adk-pg and adk-sqlite references)
+# ----------------------------------------------------------------------------------------------
+LINE_ADK_LONG_ID = 39       # PostgreSQL: app, user or session id over 128 characters: 500 with the SQL
+LINE_ADK_EVENT_PARTIAL = 40  # PostgreSQL: an event that cannot be stored: 500 after the session is committed
+LINE_ADK_NUL = 41           # PostgreSQL: NUL characters, NaN/Infinity/1e400: 500
+LINE_ADK_SQLITE_NONFINITE = 42  # SQLite: NaN/Infinity/1e400 stored as text that is not JSON, served as null
+# A write matched by these leaves the session's rows different (ADK wrote them, this service not).
+ADK_TAINTING = {LINE_ADK_EVENT_PARTIAL, LINE_ADK_SQLITE_NONFINITE}
+ADK_MAX_KEY = 128           # ADK's varchar(128) for app_name, user_id and the session and event ids
+ADK_MAX_INVOCATION = 256    # varchar(256) for events.invocation_id
+
+
+def adk_target(req: Request) -> tuple[str, str, str | None] | None:
+    """(app, user, session id or None) of an ADK session route's target, ``/api`` removed."""
+    path = urlsplit(req.target).path
+    path = path[4:] if path.startswith("/api/") else path
+    parts = path.split("/")
+    if len(parts) not in (6, 7) or parts[1] != "apps" or parts[3] != "users" or parts[5] != "sessions":
+        return None
+    return unquote(parts[2]), unquote(parts[4]), unquote(parts[6]) if len(parts) == 7 else None
+
+
+def adk_body(req: Request) -> object:
+    try:
+        return json.loads(req.body or b"null")
+    except (ValueError, RecursionError):
+        return None
+
+
+def adk_created_id(req: Request) -> str | None:
+    """The session id a create names: the path's (deprecated route) or the body's ``sessionId``."""
+    where = adk_target(req)
+    if where is None or req.method != "POST":
+        return None
+    if where[2] is not None:
+        return where[2]
+    body = adk_body(req)
+    sid = body.get("sessionId", body.get("session_id")) if isinstance(body, dict) else None
+    return sid if isinstance(sid, str) else None
+
+
+def _adk_service_refused(b: Response) -> bool:
+    """This service's answer where ADK fails: a 4xx with a ``detail`` (nothing written)."""
+    return _client_error_with_detail(b)
+
+
+def adk_line_long_id(req: Request, a: Response, b: Response, f: Features) -> bool:
+    where = adk_target(req)
+    if f.sqlite or where is None or req.method != "POST":
+        return False
+    ids = [where[0], where[1], adk_created_id(req) or ""]
+    return (any(len(i) > ADK_MAX_KEY for i in ids) and a.status == 500
+            and _detail(a).startswith("(psycopg.errors.StringDataRightTruncation)") and _adk_service_refused(b))
+
+
+def _unstorable(raw: bytes) -> bool:
+    """JSON text PostgreSQL refuses: a NUL character, or a non-finite number (``NaN``, ``Infinity``,
+    a literal past a double's range) that Python's JSON parser turns into a float."""
+    return b"\\u0000" in raw or any(t in raw for t in (b"NaN", b"Infinity", b"1e400"))
+
+
+def adk_line_event_partial(req: Request, a: Response, b: Response, f: Features) -> bool:
+    """A create whose events cannot be stored: ADK commits the session first, then fails on the
+    event (500 ``Internal Server Error``, text), leaving the session and its state rows behind."""
+    where = adk_target(req)
+    body = adk_body(req)
+    if f.sqlite or where is None or req.method != "POST" or where[2] is not None or not isinstance(body, dict):
+        return False
+    events = body.get("events") if isinstance(body.get("events"), list) else []
+    unstorable = any(isinstance(e, dict) and (
+        len(str(e.get("id", ""))) > ADK_MAX_KEY
+        or len(str(e.get("invocationId", e.get("invocation_id", "")))) > ADK_MAX_INVOCATION
+        or _unstorable(json.dumps(e).encode())) for e in events)
+    return unstorable and a.status == 500 and a.body == b"Internal Server Error" and _adk_service_refused(b)
+
+
+def adk_line_nul(req: Request, a: Response, b: Response, f: Features) -> bool:
+    """NUL in a path id or a body string, or a non-finite number in the body: PostgreSQL refuses
+    them and ADK answers 500 (reads and deletes too); this service a 422 naming the field."""
+    if f.sqlite or adk_target(req) is None or a.status != 500:
+        return False
+    return ("%00" in req.target or _unstorable(req.body or b"")) and _adk_service_refused(b)
+
+
+def adk_line_sqlite_nonfinite(req: Request, a: Response, b: Response, f: Features) -> bool:
+    """SQLite: ADK stores a non-finite number as `NaN`/`Infinity` (not JSON) and serves it as null
+    afterwards; this service refuses the body (422 ``json_invalid``), as it does on PostgreSQL."""
+    if not f.sqlite or adk_target(req) is None or a.status != 200 or b.status != 422:
+        return False
+    return any(t in (req.body or b"") for t in (b"NaN", b"Infinity", b"1e400")) and _adk_service_refused(b)
+
+
+ADK_MATCHERS = {LINE_ADK_LONG_ID: adk_line_long_id, LINE_ADK_EVENT_PARTIAL: adk_line_event_partial,
+                LINE_ADK_NUL: adk_line_nul, LINE_ADK_SQLITE_NONFINITE: adk_line_sqlite_nonfinite}
+
+
+def adk_session_key(app: str, user: str, sid: str) -> str:
+    return f"{app}|{user}|{sid}"
+
+
+def adk_explain(step, req: Request, a: Response, b: Response, diffs: list[Difference],
+                taints: dict[str, set[int]], rules: Rules, features: Features) -> int | None:
+    if step.known:
+        return min(step.known)
+    for line, matcher in ADK_MATCHERS.items():
+        if matcher(req, a, b, features):
+            return line
+    where = adk_target(req)
+    if not taints or where is None or req.method != "GET":
+        return None
+    if where[2] is not None:  # a session that ADK's failed write left behind
+        lines = taints.get(adk_session_key(*where))
+        return min(lines) if lines and a.status == 200 and b.status == 404 else None
+    # a list holding such sessions: the same once they are left out of ADK's answer
+    try:
+        list_a, list_b = json.loads(a.body), substitute(json.loads(b.body), rules.substitutions)
+    except ValueError:
+        return None
+    if not (isinstance(list_a, list) and isinstance(list_b, list)):
+        return None
+    lines: set[int] = set()
+    kept = []
+    for item in list_a:
+        found = taints.get(adk_session_key(where[0], where[1], str(item.get("id")))) if isinstance(item, dict) else None
+        if found:
+            lines |= found
+        else:
+            kept.append(item)
+    return min(lines) if lines and not diff(kept, list_b, rules) else None
+
+
+def adk_row_line(table: str, row: dict, diffs: list[Difference], taints: dict[str, set[int]],
+                 features: Features) -> int | None:
+    """A row that ADK's failed write left behind (present on ADK's side only): its session's, or
+    the app or user state row that write created."""
+    if not taints or not all(d.candidate == "absent" for d in diffs):
+        return None
+    if table in ("sessions", "events"):
+        sid = row.get("id") if table == "sessions" else row.get("session_id")
+        lines = taints.get(adk_session_key(str(row.get("app_name")), str(row.get("user_id")), str(sid)))
+        return min(lines) if lines else None
+    if table in ("app_states", "user_states"):
+        prefix = f"{row.get('app_name')}|" + (f"{row.get('user_id')}|" if table == "user_states" else "")
+        lines = set().union(*(v for k, v in taints.items() if k.startswith(prefix)))
+        return min(lines) if lines else None
+    return None

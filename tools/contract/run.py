@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""`make contract-test`: live parity with real agno AgentOS servers, three references in turn.
+"""`make contract-test`: live parity with real agno AgentOS servers and Google ADK, five references in turn.
 
-    .venv/bin/python tools/contract/run.py [--reference agno3-pg,agno2-pg,agno3-sqlite] [--pg URL]
-        [--generated N] [--generated-other N] [--rng-seed N] [--agno2-python PATH] [--keep]
+    .venv/bin/python tools/contract/run.py [--reference agno3-pg,agno2-pg,agno3-sqlite,adk-pg,adk-sqlite]
+        [--pg URL] [--generated N] [--generated-other N] [--rng-seed N] [--agno2-python PATH] [--keep]
+        [--adk-candidate service|adk]
 
-References (``--reference``, default all three):
+References (``--reference``, default all five):
 
 * ``agno3-pg``: agno 3.1.10 on PostgreSQL, 3.x layout (runs in ``ai.agno_runs``);
 * ``agno2-pg``: agno 2.9.0 (``.venv-agno2``, ``make agno2-venv``) on a legacy-layout database
   (runs in ``ai.agno_sessions.runs``), seeded by 2.9.0's own objects;
-* ``agno3-sqlite``: agno 3.1.10 on a ``SqliteDb`` file.
+* ``agno3-sqlite``: agno 3.1.10 on a ``SqliteDb`` file;
+* ``adk-pg``, ``adk-sqlite``: Google ADK 2.13.0's ``adk api_server`` and its session routes, over
+  ADK's own tables on PostgreSQL and SQLite (``adk_run.py``: its own seed, suite and row
+  comparison; the steps below are the agno references').
 
 1. PostgreSQL: a throwaway cluster (``tools/pgcluster.py``), or ``--pg``/``AGNO_TEST_PG``.
 2. Seed: ``seed.py``, run by the reference's interpreter (its agno writes the layout), writes one
@@ -423,7 +427,7 @@ def _route(path: str) -> list[Any]:
 # ----------------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------------
-REFERENCES = ("agno3-pg", "agno2-pg", "agno3-sqlite")
+REFERENCES = ("agno3-pg", "agno2-pg", "agno3-sqlite", "adk-pg", "adk-sqlite")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -442,6 +446,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="interpreter with agno 2.9.0 (make agno2-venv)")
     ap.add_argument("--keep", action="store_true", help="keep databases, logs and work directory")
     ap.add_argument("--only", choices=("suite", "clients"), default=None, help="run one part (debugging)")
+    ap.add_argument("--adk-candidate", choices=("service", "adk"), default="service",
+                    help="candidate of the adk-* references: this service, or a second ADK server (harness check)")
     args = ap.parse_args(argv)
     args.references = [r.strip() for r in args.reference.split(",") if r.strip()]
     unknown = [r for r in args.references if r not in REFERENCES]
@@ -514,6 +520,9 @@ def seed_database(python: str, url: str, profile: str, workdir: str, label: str)
 
 def run_reference(name: str, args: argparse.Namespace, pg: Pg | None, workdir: str, own_cluster: bool) -> dict[str, Any]:
     """Seed, clone, start the pairs of one reference, run its suite; its section of the report."""
+    if name.startswith("adk-"):  # Google ADK's session routes: a reference of their own (adk_run.py)
+        import adk_run
+        return adk_run.run_reference(name, args, pg, workdir, own_cluster)
     features = {"agno3-pg": AGNO3, "agno2-pg": AGNO2, "agno3-sqlite": AGNO3_SQLITE}[name]
     ref_python = args.agno2_python if features.agno2 else args.python
     if features.agno2 and not os.path.exists(ref_python):

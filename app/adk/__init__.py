@@ -1,0 +1,1 @@
+"""Google ADK's session API over ADK's own DatabaseSessionService tables."""
