@@ -101,12 +101,16 @@ def split_state(state: dict | None) -> tuple[dict, dict, dict]:
     return app, user, session
 
 
-def merge_state(app_state: dict | None, user_state: dict | None, session_state: dict | None) -> dict:
-    merged = dict(session_state or {})
-    for key, value in (app_state or {}).items():
-        merged[APP_PREFIX + key] = value
-    for key, value in (user_state or {}).items():
-        merged[USER_PREFIX + key] = value
+def merge_state(app_state, user_state, session_state) -> dict:
+    """The state the API shows: the session's own keys, then the app's and the user's, prefixed
+    (a missing row, or a stored value that is not an object, adds nothing)."""
+    merged = dict(session_state) if isinstance(session_state, dict) else {}
+    if isinstance(app_state, dict):
+        for key, value in app_state.items():
+            merged[APP_PREFIX + key] = value
+    if isinstance(user_state, dict):
+        for key, value in user_state.items():
+            merged[USER_PREFIX + key] = value
     return merged
 
 
@@ -136,12 +140,6 @@ def _upsert_state(conn: Connection, table, key: dict, delta: dict) -> dict:
         state = {**state, **delta}
         conn.execute(table.update().where(where).values(state=state, update_time=func.now()))
     return state
-
-
-def _read_state(conn: Connection, table, key: dict) -> dict:
-    where = and_(*(table.c[name] == value for name, value in key.items()))
-    found = conn.execute(select(table.c.state).where(where)).scalar_one_or_none()
-    return found if isinstance(found, dict) else {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,20 +196,29 @@ def _insert_event(conn: Connection, row: dict, event: dict) -> None:
         event_data=event))
 
 
+def _sessions_with_states():
+    """Sessions with their app's and user's state, in one statement."""
+    s, a, u = t.sessions.c, t.app_states.c, t.user_states.c
+    app_state = select(a.state).where(a.app_name == s.app_name).scalar_subquery()
+    user_state = select(u.state).where(u.app_name == s.app_name, u.user_id == s.user_id).scalar_subquery()
+    return select(t.sessions, app_state.label("app_state"), user_state.label("user_state"))
+
+
+def _merged(found) -> dict:
+    row = dict(found)
+    row["merged_state"] = merge_state(row.pop("app_state"), row.pop("user_state"), row["state"])
+    return row
+
+
 def get_session(conn: Connection, *, app_name: str, user_id: str, session_id: str,
                 for_update: bool = False) -> dict | None:
-    """The session row (dict) with `merged_state`, or None."""
-    stmt = select(t.sessions).where(_session_key(app_name, user_id, session_id))
+    """The session row (dict) with `merged_state`, or None. `for_update` locks the session's
+    row (PostgreSQL; SQLite's write transaction holds the whole database)."""
+    stmt = _sessions_with_states().where(_session_key(app_name, user_id, session_id))
     if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=t.sessions)
     found = conn.execute(stmt).mappings().first()
-    if found is None:
-        return None
-    row = dict(found)
-    app_state = _read_state(conn, t.app_states, {"app_name": app_name})
-    user_state = _read_state(conn, t.user_states, {"app_name": app_name, "user_id": user_id})
-    row["merged_state"] = merge_state(app_state, user_state, row["state"] if isinstance(row["state"], dict) else {})
-    return row
+    return _merged(found) if found is not None else None
 
 
 def session_events(conn: Connection, row: dict) -> list[dict]:
@@ -239,18 +246,9 @@ def list_sessions(conn: Connection, *, app_name: str, user_id: str) -> list[dict
     first, each with `merged_state`; events are never listed."""
     s = t.sessions.c
     hidden = [func.substr(s.id, 1, len(prefix)) != prefix for prefix in EVAL_SESSION_PREFIXES]
-    rows = conn.execute(select(t.sessions).where(s.app_name == app_name, s.user_id == user_id, *hidden)
-                        .order_by(s.update_time.asc(), s.user_id.asc(), s.id.asc())).mappings().all()
-    if not rows:
-        return []
-    app_state = _read_state(conn, t.app_states, {"app_name": app_name})
-    user_state = _read_state(conn, t.user_states, {"app_name": app_name, "user_id": user_id})
-    out = []
-    for found in rows:
-        row = dict(found)
-        row["merged_state"] = merge_state(app_state, user_state, row["state"] if isinstance(row["state"], dict) else {})
-        out.append(row)
-    return out
+    rows = conn.execute(_sessions_with_states().where(s.app_name == app_name, s.user_id == user_id, *hidden)
+                        .order_by(s.update_time.asc(), s.user_id.asc(), s.id.asc())).mappings()
+    return [_merged(found) for found in rows]
 
 
 def append_state_event(conn: Connection, row: dict, event: dict, state_delta: dict) -> dict:
