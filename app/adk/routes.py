@@ -109,7 +109,10 @@ def _body():
 
 
 def _session_json(row: dict, events: list[dict]) -> dict:
-    return {"id": row["id"], "appName": row["app_name"], "userId": row["user_id"], "state": row["merged_state"],
+    """ADK's session JSON. ADK redacts credential secrets from its whole answer: the state here,
+    each event in models.event_json."""
+    return {"id": row["id"], "appName": row["app_name"], "userId": row["user_id"],
+            "state": models.redact_secrets(row["merged_state"]),
             "events": [models.event_json(e) for e in events], "lastUpdateTime": store.epoch(row["update_time"])}
 
 

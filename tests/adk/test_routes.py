@@ -397,3 +397,15 @@ def test_sessions_written_by_adk_are_read_here(service, backend, app_name):
             await adk.close()
 
     assert _api_json(asyncio.run(reread()))["state"]["app:t"] == "light"
+
+
+def test_credential_secrets_are_redacted_from_answers_not_from_rows(service, engine, app_name):
+    """ADK's api_server strips credential secrets from every session it answers with, state
+    included; the stored state keeps them, as ADK stores them."""
+    cred = {"authType": "apiKey", "apiKey": "s3cret"}
+    created = service.post(path("", app_name), json={"sessionId": "s1", "state": {"cred": cred}}).get_json()
+    assert created["state"] == {"cred": {"authType": "apiKey"}}
+    assert service.get(path("", app_name, session="s1")).get_json()["state"] == {"cred": {"authType": "apiKey"}}
+    assert service.get(path("", app_name)).get_json()[0]["state"] == {"cred": {"authType": "apiKey"}}
+    assert state_of(rows(engine, "SELECT state FROM sessions WHERE app_name = :a", a=app_name)[0]["state"]) == \
+        {"cred": cred}

@@ -118,6 +118,13 @@ def creates(b: AdkBuilder, m: dict[str, Any]) -> None:
         "k": 1, "nested": {"list": [1, "two", None, {"three": 3.5}], "empty": {}}, "unicode": "ünïcödé 🧩",
         "app:c_app": {"mode": "A"}, "user:c_user": "U", "temp:scratch": "dropped"}})
     b.read_session(APP, "u5", "c-state")
+    # ADK strips credential secrets from its answers (the stored state keeps them)
+    b.add("POST", p, body={"sessionId": "c-cred", "state": {
+        "cred": {"authType": "apiKey", "apiKey": "k-123"}, "oauth": {"auth_type": "oauth2", "oauth2": {
+            "client_id": "cid", "client_secret": "cs", "access_token": "at", "refresh_token": "rt"}}}})
+    b.read_session(APP, "u5", "c-cred")
+    b.add("PATCH", p + "/c-cred", body={"stateDelta": {"user:cred": {"authType": "http", "http": {
+        "scheme": "bearer", "credentials": {"token": "t0k"}}}}})
     b.read_session(APP, "u1", "s-hello")       # app:c_app is visible to every user's sessions
     b.read_list(APP, "u5")
     b.read_list(APP, "u1")
