@@ -115,10 +115,10 @@ def before_request():
         return _preflight()
     _check_auth()
     _check_utf8()
-    if request.blueprint in ADK_BLUEPRINTS:
-        # ADK's routes answer as Starlette does: HEAD as GET without a body (Flask's own), and
-        # a trailing slash with a redirect.
-        return _slash_redirect() if request.environ.get(SLASH_REDIRECT) else None
+    if request.blueprint in ADK_BLUEPRINTS and request.environ.get(SLASH_REDIRECT):
+        # ADK's routes answer a trailing slash as Starlette does, with a redirect; HEAD and
+        # OPTIONS get FastAPI's 405 there too.
+        return _slash_redirect()
     if request.method == "HEAD":
         # AgentOS answers HEAD with 405 and no body, even on GET routes (contract #321).
         return Response(status=405, mimetype="application/json")

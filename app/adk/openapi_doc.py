@@ -103,7 +103,8 @@ def operations(json_response, error, db_errors, path_param, null_schema, secured
     ops = {
         "create_session": ("post", op(
             "Create an ADK session", [app_name, user_id], {"200": session, **create_errors},
-            body("AdkCreateSessionRequest", "Optional: an absent body creates an empty session", False),
+            {"required": False, "description": "Optional: an absent or `null` body creates an empty session",
+             "content": {"application/json": {"schema": {"anyOf": [ref("AdkCreateSessionRequest"), null_schema]}}}},
             "Creates ADK's tables in an empty database.")),
         "create_session_with_id": ("post", op(
             "Create an ADK session with this id (deprecated by ADK)", [app_name, user_id, session_id],

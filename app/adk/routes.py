@@ -88,11 +88,21 @@ def _check_storable(conn, value, loc: list) -> None:
                                        "input": value}])
 
 
-def _check_event_keys(conn, events: list[dict]) -> None:
-    if conn.dialect.name != "postgresql":
-        return
+def _check_events(conn, events: list[dict]) -> None:
+    """An event's time must fit a timestamp column (ADK: 500 from Python's datetime); on
+    PostgreSQL its ids must fit their varchar columns."""
     items = []
     for index, event in enumerate(events):
+        if event.get("partial"):
+            continue  # neither stored nor shown
+        try:
+            store.utc_datetime(event["timestamp"])
+        except (OverflowError, OSError, ValueError):
+            items.append({"type": "timestamp_out_of_range", "loc": ["body", "events", index, "timestamp"],
+                          "msg": "Timestamp should be between 0001-01-01 and 9999-12-31 (UTC), in epoch seconds",
+                          "input": event["timestamp"]})
+        if conn.dialect.name != "postgresql":
+            continue
         for name, limit in (("id", KEY_LENGTH), ("invocation_id", 256)):
             value = event.get(name) or ""
             if len(value) > limit:
@@ -125,7 +135,7 @@ def _create(app_name: str, user_id: str, session_id: str | None, state: dict | N
                     **({"session_id": session_id} if session_id is not None else {}))
         _check_storable(conn, state, ["body", "state"])
         _check_storable(conn, events, ["body", "events"])
-        _check_event_keys(conn, events)
+        _check_events(conn, events)
         if not layout.has_adk:
             store.bootstrap_tables(conn)
         try:

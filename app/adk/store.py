@@ -244,11 +244,22 @@ def session_events(conn: Connection, row: dict) -> list[dict]:
 def list_sessions(conn: Connection, *, app_name: str, user_id: str) -> list[dict]:
     """The user's sessions of the app (evaluation sessions left out), least recently updated
     first, each with `merged_state`; events are never listed."""
-    s = t.sessions.c
+    s, a, u = t.sessions.c, t.app_states.c, t.user_states.c
     hidden = [func.substr(s.id, 1, len(prefix)) != prefix for prefix in EVAL_SESSION_PREFIXES]
-    rows = conn.execute(_sessions_with_states().where(s.app_name == app_name, s.user_id == user_id, *hidden)
-                        .order_by(s.update_time.asc(), s.user_id.asc(), s.id.asc())).mappings()
-    return [_merged(found) for found in rows]
+    rows = conn.execute(select(t.sessions).where(s.app_name == app_name, s.user_id == user_id, *hidden)
+                        .order_by(s.update_time.asc(), s.user_id.asc(), s.id.asc())).mappings().all()
+    if not rows:
+        return []
+    # The app's and the user's state are the same for every row: read and decoded once.
+    app_state, user_state = conn.execute(select(
+        select(a.state).where(a.app_name == app_name).scalar_subquery(),
+        select(u.state).where(u.app_name == app_name, u.user_id == user_id).scalar_subquery())).one()
+    out = []
+    for found in rows:
+        row = dict(found)
+        row["merged_state"] = merge_state(app_state, user_state, row["state"])
+        out.append(row)
+    return out
 
 
 def append_state_event(conn: Connection, row: dict, event: dict, state_delta: dict) -> dict:

@@ -694,3 +694,205 @@ def test_races_through_gunicorn(fresh_url, scenario, tmp_path):
         engine.dispose()
     creates.check()
     patches.check()
+
+
+# ---------------------------------------------------------------------------------------------
+# Google ADK's session routes: creates of one id, PATCHes of one session, DELETE racing PATCH
+
+
+ADK_APP, ADK_USER = "conc-app", "conc-user"
+
+
+def adk_path(sid: str | None = None, prefix: str = "") -> str:
+    base = f"{prefix}/apps/{ADK_APP}/users/{ADK_USER}/sessions"
+    return base if sid is None else f"{base}/{sid}"
+
+
+def adk_rows(engine, sid: str) -> tuple[int, int]:
+    """(session rows, event rows) stored for `sid`."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(text(f"SELECT count(*) FROM {name} WHERE app_name = :a AND user_id = :u AND {col} = :s"),
+                                  {"a": ADK_APP, "u": ADK_USER, "s": sid}).scalar_one()
+                     for name, col in (("sessions", "id"), ("events", "session_id")))
+
+
+def adk_create_rounds(sc, new_client, engine, label: str, rounds: int) -> None:
+    """THREADS creates of one (app, user, id), each with its own state, both prefixes and both
+    create routes: one 200, the rest 409 with ADK's detail, and the stored session the winner's."""
+    for rnd in range(rounds):
+        sid = f"adk-create-race-{label}-{rnd}-{uuid.uuid4().hex[:8]}"
+
+        def work(i, barrier, sid=sid):
+            client = new_client()
+            state = {"writer": i, "user:last_writer": i}
+            barrier.wait(timeout=30)
+            prefix = "/api" if i % 2 else ""
+            if i % 3 == 0:   # ADK's deprecated create: the body is the state
+                return i, *call(client, "POST", adk_path(sid, prefix), json=state)
+            return i, *call(client, "POST", adk_path(prefix=prefix), json={"sessionId": sid, "state": state})
+
+        answers = race(THREADS, work)
+        won = [(i, body) for i, status, body in answers if status == 200]
+        conflicts = [(i, status, body) for i, status, body in answers if status != 200]
+        sc.record(len(won) == 1, f"{label} round {rnd}: {len(won)} creates answered 200: {[i for i, _ in won]}")
+        for i, status, body in conflicts:
+            sc.record(status == 409 and body == {"detail": f"Session already exists: {sid}"},
+                      f"{label} round {rnd}: writer {i}: {status} {body}")
+        if len(won) != 1:
+            continue
+        sc.acked()
+        winner, answer = won[0]
+        status, stored = call(new_client(), "GET", adk_path(sid))
+        if status != 200:
+            sc.lost(1, f"{label} round {rnd}: the acknowledged create of writer {winner} is not there ({status})")
+            continue
+        sc.record(stored["state"].get("writer") == winner and answer["state"]["writer"] == winner
+                  and adk_rows(engine, sid) == (1, 0),
+                  f"{label} round {rnd}: writer {winner} won, stored {stored['state']}, rows {adk_rows(engine, sid)}")
+
+
+def test_adk_concurrent_creates_one_session_id(pg_server, make_app, scenario):
+    """Three rounds each starting from an empty database (the first ADK create makes ADK's tables,
+    as ADK does: here THREADS creates race to make them), then three on one database."""
+    sc = scenario("ADK: concurrent creates, one session id")
+    for rnd in range(3):
+        with new_database(pg_server, f"adk_svc_{uuid.uuid4().hex[:12]}") as url:
+            app = make_app(url, pool_size=THREADS + 2, pool_timeout=30)
+            engine = create_engine(url, pool_size=1)
+            try:
+                adk_create_rounds(sc, app.test_client, engine, f"empty database {rnd}", 1 if rnd < 2 else 3)
+            finally:
+                app.extensions["engines"].dispose()
+                engine.dispose()
+    sc.check()
+
+
+def fold_state(events: list[dict]) -> dict:
+    """The merged state a session's PATCH events make, applied in event order (ADK's own
+    reading: each event's stateDelta merged at the top level)."""
+    state: dict = {}
+    for event in events:
+        state.update((event.get("actions") or {}).get("stateDelta") or {})
+    return state
+
+
+def test_adk_concurrent_patches_keep_every_delta(env, scenario):
+    """24 racers x 6 PATCHes of one session, released together each time, with session keys,
+    `app:` and `user:` keys (shared by racers, so the last writer matters) and `temp:` keys: every
+    200 has its event stored, the events are exactly the 200s, and the merged state equals the
+    deltas applied in event order (no lost update of the session, app or user state)."""
+    sc = scenario("ADK: concurrent PATCH of one session")
+    app, engine, _ = env
+    sid = f"adk-patch-race-{uuid.uuid4().hex[:8]}"
+    client = app.test_client()
+    status, body = call(client, "POST", adk_path(), json={"sessionId": sid, "state": {"seed": 1}})
+    assert status == 200, body
+    racers, iterations = 24, 6
+
+    def work(t, barrier):
+        client = app.test_client()
+        out = []
+        for j in range(iterations):
+            tag = f"t{t}.i{j}"
+            delta = {f"own{t}": j, "last": tag, f"app:k{t % 4}": tag, f"user:k{t % 3}": tag, "temp:scratch": tag}
+            barrier.wait(timeout=30)
+            out.append((tag, delta) + call(client, "PATCH", adk_path(sid, "/api" if t % 2 else ""),
+                                           json={"stateDelta": delta}))
+        return out
+
+    answers = list(itertools.chain.from_iterable(race(racers, work)))
+    status, stored = call(app.test_client(), "GET", adk_path(sid))
+    assert status == 200, stored
+    events = stored["events"]
+    by_invocation = {e["invocationId"]: e for e in events}
+    acked = 0
+    for tag, delta, status, body in answers:
+        if status != 200:
+            sc.record(False, f"PATCH {tag}: {status} {body}")
+            continue
+        acked += 1
+        sc.acked()
+        mine = body["events"][-1]
+        kept = {k: v for k, v in delta.items() if not k.startswith("temp:")}
+        if mine["invocationId"] not in by_invocation:
+            sc.lost(1, f"PATCH {tag}: its event {mine['invocationId']} is not stored")
+            continue
+        sc.record(by_invocation[mine["invocationId"]]["actions"]["stateDelta"] == kept
+                  and body["state"].get("temp:scratch") == tag and all(body["state"].get(k) == v for k, v in kept.items()),
+                  f"PATCH {tag}: stored event {by_invocation[mine['invocationId']]}, answered state {body['state']}")
+    sc.record(len(events) == acked, f"{len(events)} events stored, {acked} PATCHes answered 200")
+    expected = {"seed": 1, **fold_state(events)}
+    sc.record(stored["state"] == expected,
+              f"merged state after the race differs from the deltas in event order: "
+              f"{sorted(set(stored['state'].items()) ^ set(expected.items()))[:6]}")
+    with engine.connect() as conn:
+        app_state = conn.execute(text("SELECT state FROM app_states WHERE app_name = :a"), {"a": ADK_APP}).scalar_one()
+        user_state = conn.execute(text("SELECT state FROM user_states WHERE app_name = :a AND user_id = :u"),
+                                  {"a": ADK_APP, "u": ADK_USER}).scalar_one()
+    sc.record(app_state == {k[4:]: v for k, v in expected.items() if k.startswith("app:")}
+              and user_state == {k[5:]: v for k, v in expected.items() if k.startswith("user:")},
+              f"app_states {app_state}, user_states {user_state}, expected from the events {expected}")
+    sc.check()
+
+
+def test_adk_delete_racing_patch(env, scenario):
+    """Per round: a session with an event; one DELETE released together with 15 racers PATCHing
+    it three times each. The DELETE answers 200 `null`; afterwards no session row and no event is
+    left, every PATCH answered 200 or 404 `Session not found` (never a 5xx), and later PATCHes
+    and GETs are 404: the session never comes back."""
+    sc = scenario("ADK: delete racing PATCH")
+    app, engine, _ = env
+    not_found = {"detail": "Session not found"}
+    for rnd in range(8):
+        sid = f"adk-delete-race-{rnd}-{uuid.uuid4().hex[:8]}"
+        status, body = call(app.test_client(), "POST", adk_path(), json={
+            "sessionId": sid, "state": {"before": True},
+            "events": [{"author": "user", "content": {"role": "user", "parts": [{"text": "hi"}]}}]})
+        assert status == 200, body
+
+        def work(t, barrier, sid=sid, prefix="/api" if rnd % 2 else ""):
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            if t == 0:
+                return [("DELETE",) + call(client, "DELETE", adk_path(sid, prefix))]
+            return [("PATCH",) + call(client, "PATCH", adk_path(sid), json={"stateDelta": {"t": t, "j": j}})
+                    for j in range(3)]
+
+        answers = list(itertools.chain.from_iterable(race(16, work)))
+        left = adk_rows(engine, sid)
+        for kind, status, body in answers:
+            if kind == "DELETE":
+                if status == 200:
+                    sc.acked()
+                sc.record(status == 200 and body is None and left == (0, 0),
+                          f"round {rnd}: DELETE answered {status} {body}; left (sessions, events) {left}")
+            elif status == 200:
+                sc.acked()
+                sc.record(body.get("id") == sid, f"round {rnd}: PATCH 200 with {body}")
+            else:
+                sc.record(status == 404 and body == not_found, f"round {rnd}: PATCH answered {status} {body}")
+        client = app.test_client()
+        for what, method, body in (("GET", "GET", None), ("PATCH", "PATCH", {"stateDelta": {"late": True}})):
+            status, answer = call(client, method, adk_path(sid), json=body)
+            after = adk_rows(engine, sid)
+            sc.record(status == 404 and answer == not_found and after == (0, 0),
+                      f"round {rnd}: {what} after the DELETE: {status} {answer}; then {after}")
+        status, answer = call(client, "GET", adk_path())
+        sc.record(status == 200 and sid not in {s["id"] for s in answer}, f"round {rnd}: listed after the DELETE")
+    sc.check()
+
+
+def test_adk_races_through_gunicorn(fresh_url, scenario, tmp_path):
+    """gunicorn with 4 sync workers on an empty database: the workers race to make ADK's tables
+    with the first creates of one id, then a second round on the tables made."""
+    from tests.reliability.servers import gunicorn
+
+    engine = create_engine(fresh_url, pool_size=2)
+    libpq = fresh_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with gunicorn(libpq, str(tmp_path), WEB_CONCURRENCY=4, AGNO_DB_POOL_SIZE=2) as server:
+            sc = scenario("ADK: concurrent creates, one session id")
+            adk_create_rounds(sc, lambda: HttpClient(server.port), engine, "gunicorn", 2)
+    finally:
+        engine.dispose()
+    sc.check()

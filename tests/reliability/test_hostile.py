@@ -56,6 +56,14 @@ BAD_QUERY_UTF8 = "Invalid UTF-8 in the query string"
 BODY_PARSE = "There was an error parsing the body"
 TOO_LARGE = "Request body too large"
 SECURITY_KEY = "k3y-for-hostile-tests"
+# Google ADK's routes (both prefixes) answer 404 on a database of agno's, before reading their
+# arguments' values; their hostile cases on an ADK database are in test_adk_hostile.py.
+ADK_BLUEPRINTS = ("adk", "adk_api")
+ADK_ON_AGNO = "Database '{}' holds agno sessions, not Google ADK sessions: use the /sessions routes"
+
+
+def is_adk(endpoint: str) -> bool:
+    return endpoint.split(".")[0] in ADK_BLUEPRINTS
 
 # ---------------------------------------------------------------------------------------------
 # What the databases hold: the same sessions in each layout. Some look like the hostile values
@@ -442,7 +450,9 @@ def valid_body(endpoint: str) -> dict | None:
         "sessions.update_session": {"session_name": "HOSTILE WRITE"},
         "sessions.rename_session": {"session_name": "HOSTILE WRITE"},
         "sessions.delete_sessions": {"session_ids": ["s1"], "session_types": ["agent"]},
-    }.get(endpoint)
+        "adk.create_session": {"sessionId": "hostile-must-not-exist"},
+        "adk.update_session": {"stateDelta": {"hostile": 1}},
+    }.get(endpoint if not is_adk(endpoint) else "adk." + endpoint.split(".")[1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,6 +465,8 @@ def path_expect(endpoint: str, arg: str, value: str) -> Expect:
     # match a line break; either way no route matches.
     if ("/" in value and arg not in ("storage_key", "filename")) or ("\n" in value and arg == "storage_key"):
         return Expect(404, "Not Found")
+    if is_adk(endpoint):  # the database is agno's: no value is looked at
+        return Expect(404, ADK_ON_AGNO.format("db1"))
     if endpoint == "sessions.get_session_media":
         return Expect(503, MEDIA_DETAIL)
     nul = "\x00" in value
@@ -1021,6 +1033,15 @@ def test_bodies(world, scenario, unchanged):
         if schema is None:
             continue
         endpoint = rule.endpoint
+        if is_adk(endpoint):
+            # On agno's databases a valid ADK write is a 404 that writes nothing; the fields get
+            # their hostile values on an ADK database (test_adk_hostile.py walks them).
+            valid = valid_body(endpoint)
+            for db_id in world.dbs:
+                body_case(world, sc, f"{method} {rule.rule} on agno's tables", db_id, rule, method,
+                          json.dumps(valid).encode() if valid is not None else b"{}",
+                          Expect(404, ADK_ON_AGNO.format(db_id)))
+            continue
         assert endpoint in BASE_BODIES, f"{method} {rule.rule}: a request body this suite has no base body for"
         shape = Expect(422, item="missing", loc=["body", "session_name"]) if endpoint == "sessions.rename_session" \
             else Expect(422, item="model_attributes_type", loc=["body"])

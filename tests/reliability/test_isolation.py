@@ -45,6 +45,8 @@ MEDIA = "Media storage is not configured on AgentOS"
 
 AUTH_ROW = "auth: every route without the token"
 ISOLATION_ROW = "isolation: another user's session"
+ADK_ISOLATION_ROW = "isolation: another user's or app's ADK session"
+ADK_BLUEPRINTS = ("adk", "adk_api")
 
 _ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -342,7 +344,7 @@ def test_every_route_needs_the_token(scenario, make_app, database):
         for path in path_fills(rule, real)[:2]:
             kwargs = {"json": {"session_name": "renamed"}} if method in BODY_METHODS else {}
             resp = client.open(path, method=method, headers=auth, **kwargs)
-            if method in ("HEAD", "OPTIONS"):   # 405 as AgentOS (no preflight headers), not 401
+            if method in ("HEAD", "OPTIONS"):   # 405 as AgentOS and ADK (no preflight headers), not 401
                 ok = resp.status_code == 405
             else:   # the route's answer (a 405 for a method no rule of the path has), never 401 or 500
                 ok = resp.status_code not in (401, 500)
@@ -582,4 +584,175 @@ def test_no_route_reaches_another_users_session(scenario, make_app, database):
 
     _owner_controls(iso, sc)
     _owner_writes(iso, sc)
+    sc.check()
+
+
+# ---------------------------------------------------------------------------------------------
+# Google ADK's routes: the key, and another user's or another app's session
+
+
+ADK_PREFIXES = ("", "/api")
+ADK_OWNER = ("app-a", "user-a")
+ADK_SIDS = ("shared", "s%", "s_1")
+# (app, user) pairs that are not the owner: another user, another app, LIKE metacharacters,
+# case and whitespace variants, the empty user's neighbours.
+ADK_FOREIGN = [("app-a", u) for u in ("user-b", "%", "_", "user_a", "user-%", "USER-A", "user-a ", " user-a", "user-a\\",
+                                      "user-a' OR '1'='1")] + \
+              [(a, "user-a") for a in ("app-b", "%", "app_a", "APP-A", "app-a ", "app-%")]
+
+
+def adk_path(prefix: str, app: str, user: str, sid: str | None = None) -> str:
+    base = f"{prefix}/apps/{quote(app, safe='')}/users/{quote(user, safe='')}/sessions"
+    return base if sid is None else f"{base}/{quote(sid, safe='')}"
+
+
+def adk_owner_rows(engine) -> tuple:
+    """The owner's rows of ADK's tables (its sessions, events and user state) as text."""
+    app, user = ADK_OWNER
+    with engine.connect() as conn:
+        return tuple(tuple(tuple(map(str, r)) for r in conn.exec_driver_sql(
+            f"SELECT * FROM {name} WHERE app_name = ? AND user_id = ? ORDER BY 1, 2, 3".replace(
+                "?", "%s" if engine.dialect.name == "postgresql" else "?"), (app, user)))
+            for name in ("sessions", "events", "user_states"))
+
+
+@pytest.mark.parametrize("backend", ["pg", "sqlite"])
+def test_no_adk_route_reaches_another_users_or_apps_session(scenario, make_app, backend, request, tmp_path):
+    """The owner's ADK sessions (state and user state carrying a secret, an event) seen from
+    another user of the app and from another app with the same user and the same session ids:
+    GET and PATCH 404, the list empty, DELETE 200 `null` with nothing deleted, a create of the
+    same id a new session of the caller's (without the owner's state); the owner's rows unchanged
+    after every request. Then the owner's own requests reach them (the checks are not vacuous)."""
+    sc = scenario(ADK_ISOLATION_ROW)
+    if backend == "sqlite":
+        url = make_url(f"sqlite:///{tmp_path / 'adk.db'}")
+    else:
+        url = request.getfixturevalue("fresh_url")
+    app = make_app(url)
+    client = Client(app)
+    engine = create_engine(url)
+    try:
+        app_name, user = ADK_OWNER
+        secret_of = {sid: secret(f"adk-{sid}") for sid in ADK_SIDS}
+        for sid in ADK_SIDS:
+            body = {"sessionId": sid, "state": {"mark": secret_of[sid], "user:mark": f"user {secret_of[sid]}"},
+                    "events": [{"author": "user", "content": {"role": "user", "parts": [{"text": secret_of[sid]}]}}]}
+            resp = client.post(adk_path("", app_name, user), json=body)
+            assert resp.status_code == 200, resp.get_data()[:200]
+        rows = adk_owner_rows(engine)
+        covered: set[str] = set()
+
+        def check(label, resp, status, body=None, new_session=None):
+            text = resp.get_data(as_text=True)
+            problems = []
+            if resp.status_code != status:
+                problems.append(f"status {resp.status_code}")
+            if body is not None and _json(resp) != body:
+                problems.append(f"body {text[:160]!r}")
+            answer = _json(resp)
+            state = (answer.get("state") if isinstance(answer, dict) else None) or {}
+            if new_session and ("mark" in state or state.get("user:mark") not in (None, "theirs")):
+                problems.append(f"a new session with the owner's state {text[:160]!r}")
+            leaked = [s for s in secret_of.values() if s in text]
+            if leaked:
+                problems.append(f"the owner's data in the body ({leaked[0]})")
+            now = adk_owner_rows(engine)
+            if now != rows:
+                problems.append("the owner's rows changed")
+            sc.record(not problems, f"{label}: {', '.join(problems)}")
+
+        for prefix in ADK_PREFIXES:
+            for other_app, other_user in ADK_FOREIGN:
+                who = f"{prefix} as ({other_app!r}, {other_user!r})"
+                for sid in ADK_SIDS:
+                    path = adk_path(prefix, other_app, other_user, sid)
+                    check(f"GET {sid} {who}", client.get(path), 404, {"detail": "Session not found"})
+                    covered.add("get_session")
+                    check(f"PATCH {sid} {who}", client.patch(path, json={"stateDelta": {"pwned": True}}), 404,
+                          {"detail": "Session not found"})
+                    covered.add("update_session")
+                    check(f"DELETE {sid} {who}", client.delete(path), 200, None)
+                    covered.add("delete_session")
+                check(f"list {who}", client.get(adk_path(prefix, other_app, other_user)), 200, [])
+                covered.add("list_sessions")
+        # The same ids created by someone else are their sessions: the owner's stay as they were,
+        # and the new ones carry none of the owner's state (its user state least of all).
+        for other_app, other_user in ADK_FOREIGN[:4] + ADK_FOREIGN[-3:]:
+            who = f"as ({other_app!r}, {other_user!r})"
+            for n, sid in enumerate(ADK_SIDS):
+                if n % 2:
+                    resp = client.post(adk_path("", other_app, other_user, sid), json={"mine": 1})
+                    covered.add("create_session_with_id")
+                else:
+                    resp = client.post(adk_path("/api", other_app, other_user),
+                                       json={"sessionId": sid, "state": {"mine": 1}})
+                    covered.add("create_session")
+                check(f"create {sid} {who}", resp, 200, new_session=True)
+                # their own user-state write stays theirs
+                resp = client.patch(adk_path("", other_app, other_user, sid),
+                                    json={"stateDelta": {"user:mark": "theirs", "mine": 2}})
+                check(f"PATCH of their own {sid} {who}", resp, 200)
+            listing = client.get(adk_path("", other_app, other_user))
+            check(f"list {who} after their creates", listing, 200)
+            ids = sorted(s.get("id") for s in _json(listing) or [])
+            sc.record(ids == sorted(ADK_SIDS), f"list {who}: {ids}")
+        views = {rule.endpoint.split(".")[1] for rule in app.url_map.iter_rules()
+                 if rule.endpoint.split(".")[0] in ADK_BLUEPRINTS}
+        assert views == covered, f"ADK routes without an isolation case: {sorted(views - covered)}"
+
+        # The owner reaches its sessions, and its writes change its rows.
+        for sid in ADK_SIDS:
+            resp = client.get(adk_path("/api", app_name, user, sid))
+            sc.record(resp.status_code == 200 and secret_of[sid] in resp.get_data(as_text=True)
+                      # the user state is the user's, in every session: the last create's
+                      and (_json(resp) or {}).get("state", {}).get("user:mark") == f"user {secret_of[ADK_SIDS[-1]]}",
+                      f"owner's GET {sid}: {resp.status_code} {resp.get_data()[:160]!r}")
+        resp = client.patch(adk_path("", app_name, user, "shared"), json={"stateDelta": {"by": "owner"}})
+        changed = adk_owner_rows(engine)
+        sc.record(resp.status_code == 200 and changed != rows, f"owner's PATCH: {resp.status_code}")
+        resp = client.delete(adk_path("", app_name, user, "shared"))
+        left = client.get(adk_path("", app_name, user))
+        sc.record(resp.status_code == 200 and sorted(s["id"] for s in left.get_json()) == sorted(set(ADK_SIDS) - {"shared"}),
+                  f"owner's DELETE: {resp.status_code}, left {left.get_data()[:160]!r}")
+    finally:
+        engine.dispose()
+    sc.check()
+
+
+def test_every_adk_route_needs_the_token(scenario, make_app, tmp_path):
+    """On an ADK database (the walk above runs on agno's, where ADK's routes would answer 404
+    anyway): no token or a wrong one is a data-free 401 on every ADK rule and method, nothing is
+    written; the key opens them."""
+    sc = scenario(AUTH_ROW)
+    url = make_url(f"sqlite:///{tmp_path / 'adk.db'}")
+    open_app = make_app(url)
+    assert Client(open_app).post("/apps/app-a/users/user-a/sessions", json={"sessionId": "s1"}).status_code == 200
+    app = make_app(url, security_key=KEY)
+    client = Client(app)
+    engine = create_engine(url)
+    try:
+        rows = adk_owner_rows(engine)
+        real = {"app_name": "app-a", "user_id": "user-a", "session_id": "s1"}
+        rules = [r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] in ADK_BLUEPRINTS]
+        assert len(rules) == 12, [r.rule for r in rules]   # 6 views, each under two prefixes
+        for rule in rules:
+            for path in path_fills(rule, real)[:3]:
+                for method in METHODS:
+                    kwargs = {"json": {"sessionId": "pwned", "stateDelta": {"pwned": 1}}} if method in BODY_METHODS else {}
+                    for what, header, detail in [("no token", None, REQUIRED), *WRONG_TOKENS[::3]]:
+                        headers = {"Authorization": header} if header is not None else {}
+                        resp = client.open(path, method=method, headers=headers, **kwargs)
+                        problem = unauthorized_problem(resp, method, detail)
+                        sc.record(problem is None, f"{method} {path[:80]} with {what}: {problem}")
+        sc.record(adk_owner_rows(engine) == rows, "ADK rows changed by requests without the right token")
+        with engine.connect() as conn:
+            count = conn.exec_driver_sql("SELECT count(*) FROM sessions").scalar_one()
+        sc.record(count == 1, f"{count} sessions after the requests without the key")
+        auth = {"Authorization": f"Bearer {KEY}"}
+        resp = client.get("/apps/app-a/users/user-a/sessions/s1", headers=auth)
+        sc.record(resp.status_code == 200 and _json(resp)["id"] == "s1", f"GET with the key: {resp.status_code}")
+        resp = client.patch("/api/apps/app-a/users/user-a/sessions/s1", headers=auth, json={"stateDelta": {"k": 1}})
+        sc.record(resp.status_code == 200 and adk_owner_rows(engine) != rows, f"PATCH with the key: {resp.status_code}")
+    finally:
+        engine.dispose()
     sc.check()
