@@ -29,6 +29,15 @@
    typical detail on both servers; at every further scale (``--scales``) the same latencies
    again, for the growth figures (page-1 list latency at 10x the data within 1.2x).
 
+6. Google ADK's session routes (the ``adk_*`` scenarios, run by default after the agno ones):
+   a second database at the first scale, in ADK's own layout, written by ``tools/bench/adk_seed.py``
+   (templates from ADK's ``DatabaseSessionService``); this service under gunicorn as above and
+   ``adk api_server``'s app under uvicorn ``--workers 2`` (``adk_app.py``: the CLI itself runs one
+   process) on it; the same rounds, wrk and database limit (ADK's tables, by psycopg). A PATCH
+   appends an event that every later response of the session carries, so the events each run
+   added to its sessions are deleted after it (and counted). No targets: their rows are ``info``
+   (a second table) unless this service answers an error.
+
 It prints one table and writes it as JSON (``--report``). Exit status 1 when a target is missed
 (each is printed), 2 when the benchmark could not run. ``--tolerance`` scales every target:
 ``--ci`` (a small scale, short rounds, a subset of scenarios) uses 0.5, so only a figure below
@@ -83,6 +92,7 @@ class Scenario:
     ratio_target: float | None     # ours / AgentOS requests/s, at least
     limit_target: float | None = None  # ours / database limit, at least
     note: str = ""
+    family: str = "agno"           # agno: against AgentOS; adk: against `adk api_server`, on an ADK database
     # Filled by `plan`: per side, the request paths the wrk script rotates over.
     paths: dict[str, list[str]] = field(default_factory=dict)
     db_args: dict[str, list] = field(default_factory=dict)
@@ -102,7 +112,19 @@ def scenarios() -> list[Scenario]:
         Scenario("patch", "patch", 3, None, "PATCH /sessions/{id}"),
         # Last: the sessions it creates come first in the default list.
         Scenario("create", "create", 3, None, "POST /sessions?type=agent"),
+        # Google ADK's session routes against `adk api_server` (no targets: reported).
+        Scenario("adk_get", "get", None, None, "GET /apps/{app}/users/{user}/sessions/{id}, typical sessions", "adk"),
+        Scenario("adk_list", "get", None, None, "GET /apps/{app}/users/{user}/sessions, the user with most sessions",
+                 "adk"),
+        Scenario("adk_patch", "adk_patch", None, None, "PATCH /apps/{app}/users/{user}/sessions/{id} {stateDelta}",
+                 "adk"),
+        Scenario("adk_create", "adk_create", None, None, "POST /apps/{app}/users/{user}/sessions {sessionId, state}",
+                 "adk"),
     ]
+
+
+def adk_scenario_names() -> list[str]:
+    return [s.name for s in scenarios() if s.family == "adk"]
 
 
 CI_SCENARIOS = ("list", "list_filtered", "detail", "runs", "single_run", "rename", "create")
@@ -268,6 +290,90 @@ def plan_paths(plan: Plan, scenario: Scenario) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# Google ADK: its own database (ADK's tables in the public schema), seeded by adk_seed.py
+# ----------------------------------------------------------------------------------------------
+ADK_CREATE_APP = "support_bot"
+ADK_CREATE_USERS = 32   # the creates rotate over this many users (each gets a user_states row)
+
+
+def adk_events_for(sessions: int) -> int:
+    """20 events per session: 2,000 sessions hold 40,000 events."""
+    from adk_seed import EVENTS_PER_SESSION  # tools/bench/adk_seed.py
+
+    return EVENTS_PER_SESSION * sessions
+
+
+def seed_adk_database(pg: Pg, name: str, sessions: int, rng_seed: int) -> dict:
+    """A fresh database `name` with ADK's tables and `sessions` sessions written by adk_seed.py."""
+    from adk_seed import seed as adk_seed
+
+    pg.create(name)
+    started = time.monotonic()
+    manifest = adk_seed(pg.url(name), sessions, adk_events_for(sessions), rng_seed)
+    log(f"seeded {name}: {sessions} ADK sessions, {manifest['stats']['events']} events in "
+        f"{time.monotonic() - started:.1f} s")
+    return manifest
+
+
+def _adk_path(app: str, user: str, session_id: str | None = None) -> str:
+    q = lambda s: quote(s, safe="")  # noqa: E731
+    return f"/apps/{q(app)}/users/{q(user)}/sessions" + (f"/{q(session_id)}" if session_id is not None else "")
+
+
+def plan_adk_paths(manifest: dict, scenario: Scenario) -> None:
+    """Fill an ADK scenario's request paths (this service and ADK: "ours", "adk") and limit arguments."""
+    both = lambda paths: {"ours": paths, "adk": paths}  # noqa: E731
+    name = scenario.name
+    if name == "adk_get":
+        keys = [tuple(k) for k in manifest["typical_sessions"]]
+        scenario.paths, scenario.db_args = both([_adk_path(*k) for k in keys]), {"adk_get": keys}
+    elif name == "adk_list":
+        lu = manifest["list_user"]
+        scenario.paths = both([_adk_path(lu["app"], lu["user"])])
+        scenario.db_args = {"adk_list": [(lu["app"], lu["user"])]}
+    elif name == "adk_patch":
+        pools = manifest["pools"]
+        scenario.paths = {"ours": [_adk_path(*k) for k in pools["ours"]],
+                          "adk": [_adk_path(*k) for k in pools["reference"]]}
+        scenario.db_args = {"adk_patch": [tuple(k) for k in pools["db"]]}
+    elif name == "adk_create":
+        users = [f"bench-user-{i:02d}" for i in range(ADK_CREATE_USERS)]
+        scenario.paths = both([_adk_path(ADK_CREATE_APP, u) for u in users])
+        scenario.db_args = {"adk_create": [(ADK_CREATE_APP, u) for u in users]}
+    else:
+        raise ValueError(name)
+
+
+class PatchedEvents:
+    """Every PATCH appends an event, and every PATCH response carries all the session's events: a
+    side that patches faster would grow its sessions faster and be measured on bigger ones. After
+    each run the events it added to its pool are deleted again (counted: the growth within one
+    run), so every run starts from the seeded sessions."""
+
+    def __init__(self, url: str, pools: dict[str, list]):
+        self.url, self.pools, self.seeded, self.added = url, pools, {}, {side: [] for side in pools}
+        with psycopg.connect(url) as conn:
+            for side in pools:
+                self.seeded[side] = [r[0] for r in conn.execute(
+                    "SELECT e.id FROM events e JOIN unnest(%s::text[], %s::text[], %s::text[]) k(a, u, i) "
+                    "ON e.app_name = k.a AND e.user_id = k.u AND e.session_id = k.i", self._keys(side))]
+
+    def _keys(self, side: str) -> tuple:
+        keys = self.pools[side]
+        return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+
+    def __call__(self, side: str, record: bool = True) -> None:
+        with psycopg.connect(self.url) as conn:
+            n = conn.execute(
+                "DELETE FROM events e USING unnest(%s::text[], %s::text[], %s::text[]) k(a, u, i) "
+                "WHERE e.app_name = k.a AND e.user_id = k.u AND e.session_id = k.i "
+                "AND e.id NOT IN (SELECT unnest(%s::text[]))",
+                (*self._keys(side), self.seeded[side])).rowcount
+        if record:
+            self.added[side].append(n / len(self.pools[side]))
+
+
+# ----------------------------------------------------------------------------------------------
 # The database's own limit: the minimal SQL returning what the route returns, no HTTP
 # ----------------------------------------------------------------------------------------------
 # JSON leaves the database as text (::text), so no client time goes into decoding it.
@@ -307,9 +413,82 @@ UPDATE ai.agno_sessions SET session_data = jsonb_set(jsonb_set(session_data, '{{
 WHERE session_id = %s RETURNING {SESSION_COLS}"""
 
 
+# ADK's tables (the connection's default schema). A session as the routes return it: its row with
+# the app's and the user's state, and its events in order; a list: the user's sessions and the
+# two states; a create: the session, the app's state row (made when missing, read) and the
+# user's (made or merged with the `user:` keys); a PATCH: the session locked, its events read,
+# its state merged, the event inserted, in one transaction.
+ADK_SESSION = """
+SELECT s.state::text, s.create_time, s.update_time,
+       (SELECT a.state::text FROM app_states a WHERE a.app_name = s.app_name),
+       (SELECT u.state::text FROM user_states u WHERE u.app_name = s.app_name AND u.user_id = s.user_id)
+FROM sessions s WHERE s.app_name = %s AND s.user_id = %s AND s.id = %s"""
+ADK_EVENTS = """
+SELECT id, invocation_id, "timestamp", event_data::text FROM events
+WHERE app_name = %s AND user_id = %s AND session_id = %s ORDER BY "timestamp", id"""
+ADK_LIST = """
+SELECT id, state::text, update_time FROM sessions WHERE app_name = %s AND user_id = %s
+ORDER BY update_time, user_id, id"""
+ADK_STATES = """
+SELECT (SELECT state::text FROM app_states WHERE app_name = %s),
+       (SELECT state::text FROM user_states WHERE app_name = %s AND user_id = %s)"""
+ADK_CREATE = """
+INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT DO NOTHING RETURNING id"""
+ADK_APP_STATE = """
+WITH made AS (INSERT INTO app_states (app_name, state, update_time) VALUES (%s, '{}', now())
+              ON CONFLICT DO NOTHING RETURNING state)
+SELECT state::text FROM made UNION ALL SELECT state::text FROM app_states WHERE app_name = %s"""
+ADK_USER_STATE = """
+INSERT INTO user_states (app_name, user_id, state, update_time) VALUES (%s, %s, %s::jsonb, now())
+ON CONFLICT (app_name, user_id) DO UPDATE SET state = user_states.state || excluded.state, update_time = now()
+RETURNING state::text"""
+ADK_LOCK = ADK_SESSION + " FOR UPDATE OF s"
+ADK_UPDATE = """
+UPDATE sessions SET state = state || %s::jsonb, update_time = %s WHERE app_name = %s AND user_id = %s AND id = %s"""
+ADK_EVENT = """
+INSERT INTO events (id, app_name, user_id, session_id, invocation_id, "timestamp", event_data)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)"""
+
+
+def _adk_unit(conn, kind: str, arg, tag: str) -> None:
+    """One ADK route's worth of SQL."""
+    if kind == "adk_get":
+        conn.execute(ADK_SESSION, arg).fetchone()
+        conn.execute(ADK_EVENTS, arg).fetchall()
+    elif kind == "adk_list":
+        app, user = arg
+        conn.execute(ADK_LIST, (app, user)).fetchall()
+        conn.execute(ADK_STATES, (app, app, user)).fetchone()
+    elif kind == "adk_create":
+        app, user = arg
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with conn.transaction():
+            conn.execute(ADK_CREATE, (app, user, tag, json.dumps({"topic": f"bench {tag}", "turn": 1}), now,
+                                      now)).fetchone()
+            conn.execute(ADK_APP_STATE, (app, app)).fetchone()
+            conn.execute(ADK_USER_STATE, (app, user, json.dumps({"locale": "en-GB"}))).fetchone()
+    elif kind == "adk_patch":
+        app, user, sid = arg
+        stamp = time.time()
+        delta = json.dumps({"turn": 1, "last_action": f"patched {tag}"})
+        event = {"invocation_id": f"p-{tag}", "author": "user", "actions": {"state_delta": json.loads(delta)},
+                 "id": tag, "timestamp": stamp}
+        with conn.transaction():
+            conn.execute(ADK_LOCK, arg).fetchone()
+            conn.execute(ADK_EVENTS, arg).fetchall()
+            at = dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None)
+            conn.execute(ADK_UPDATE, (delta, at, app, user, sid))
+            conn.execute(ADK_EVENT, (tag, app, user, sid, f"p-{tag}", at, json.dumps(event)))
+    else:
+        raise ValueError(kind)
+
+
 def _db_unit(conn, kind: str, arg, tag: str) -> None:
     """One route's worth of SQL."""
-    if kind == "list":
+    if kind.startswith("adk_"):
+        _adk_unit(conn, kind, arg, tag)
+    elif kind == "list":
         where, params, offset = arg
         conn.execute(LIST_COUNT.format(where=where), params).fetchone()
         conn.execute(LIST_PAGE.format(where=where), (*params, offset)).fetchall()
@@ -416,6 +595,13 @@ function request()
     return wrk.format("POST", path, json_headers, body)
   elseif kind == "rename" then
     return wrk.format("POST", path, json_headers, '{"session_name":"renamed ' .. tag .. '"}')
+  elseif kind == "adk_create" then
+    local body = '{"sessionId":"' .. tag .. '","state":{"topic":"bench ' .. tag .. '","turn":' .. counter ..
+                 ',"cart":{"items":[],"currency":"EUR"},"user:locale":"en-GB"}}'
+    return wrk.format("POST", path, json_headers, body)
+  elseif kind == "adk_patch" then
+    local body = '{"stateDelta":{"turn":' .. counter .. ',"last_action":"patched ' .. tag .. '"}}'
+    return wrk.format("PATCH", path, json_headers, body)
   else
     local body = '{"session_name":"patched ' .. tag .. '","session_state":{"n":' .. counter ..
                  '},"metadata":{"bench":"' .. tag .. '"}}'
@@ -481,10 +667,14 @@ def summarize(runs: list[dict]) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Servers
 # ----------------------------------------------------------------------------------------------
+REFERENCE_LABEL = {"agentos": "AgentOS", "adk": "ADK"}
+
+
 def clean_env() -> dict[str, str]:
     """The environment without settings that would change either server's production defaults."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AGNO_", "WEB_CONCURRENCY", "OS_SECURITY_KEY", "DATABASE_URL", "PROMETHEUS_"))}
+           if not k.startswith(("AGNO_", "WEB_CONCURRENCY", "OS_SECURITY_KEY", "DATABASE_URL", "PROMETHEUS_", "ADK_",
+                                "GOOGLE_CLOUD_AGENT_ENGINE_ID"))}
     env["AGNO_TELEMETRY"] = "false"
     return env
 
@@ -514,6 +704,30 @@ def start_servers(pg: Pg, db: str, workdir: str, nagle: bool = False, service_di
     return servers
 
 
+def start_adk_servers(pg: Pg, db: str, workdir: str, nagle: bool = False,
+                      service_dir: str = REPO) -> dict[str, Server]:
+    """This service (as in start_servers) and `adk api_server`'s app under uvicorn --workers 2
+    (adk_app.py), both on the ADK database `db`."""
+    bindir = os.path.dirname(sys.executable)
+    ours_port, adk_port = free_port(), free_port()
+    ours_env = dict(clean_env(), PYTHONPATH=service_dir, AGNO_PG_DSN=pg.url(db), WEB_CONCURRENCY=str(WORKERS),
+                    AGNO_SERVICE_HOST="127.0.0.1", AGNO_SERVICE_PORT=str(ours_port), AGNO_DRAIN_SECONDS="0")
+    ours = Server("service", [os.path.join(bindir, "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], ours_env,
+                  service_dir, ours_port, os.path.join(workdir, f"service-{db}.log"))
+    adk_env = dict(clean_env(), ADK_BENCH_DB_URL=pg.url(db, driver=True), ADK_DISABLE_LOCAL_STORAGE="1")
+    adk = Server("adk", [sys.executable, os.path.join(HERE, "adk_app.py"), "--workers", str(WORKERS),
+                         "--host", "127.0.0.1", "--port", str(adk_port)] + (["--nagle"] if nagle else []),
+                 adk_env, REPO, adk_port, os.path.join(workdir, f"adk-{db}.log"))
+    servers = {"ours": ours, "adk": adk}
+    try:
+        for server in servers.values():
+            server.start(timeout=120)
+    except Exception:
+        stop_servers(servers)
+        raise
+    return servers
+
+
 def stop_servers(servers: dict[str, Server]) -> None:
     for server in servers.values():
         with contextlib.suppress(Exception):
@@ -531,31 +745,45 @@ def probe(base: str, path: str) -> tuple[int, int]:
 # ----------------------------------------------------------------------------------------------
 # Measurement
 # ----------------------------------------------------------------------------------------------
-def measure_scenario(sc: Scenario, servers: dict[str, Server], db_url: str, args, workdir: str, run_tag: str) -> dict:
+def measure_scenario(sc: Scenario, servers: dict[str, Server], db_url: str, args, workdir: str, run_tag: str,
+                     after_run=None) -> dict:
+    """`servers`: "ours" and the reference ("agentos" or "adk"), whose figures go under its name.
+    `after_run(side, record=True)`, when given, runs after every load of a side (the warm-ups with
+    record=False; "db" after the database limit's)."""
+    ref = next(side for side in servers if side != "ours")
+    label = REFERENCE_LABEL[ref]
     row: dict[str, Any] = {"scenario": sc.name, "what": sc.note, "kind": sc.kind}
+    if ref != "agentos":
+        row["family"], row["reference"] = sc.family, ref
     if sc.kind == "get":
         for side, server in servers.items():
             status, size = probe(server.base, sc.paths[side][0])
             row.setdefault("probe", {})[side] = {"status": status, "bytes": size}
             if status != 200:
                 raise RuntimeError(f"{sc.name}: {side} answered {status} to GET {sc.paths[side][0]}")
-    samples: dict[str, list[dict]] = {"ours": [], "agentos": []}
+    samples: dict[str, list[dict]] = {"ours": [], ref: []}
     db_samples: list[dict] = []
     for side, server in servers.items():  # warm-up, not recorded
         script = write_script(workdir, f"{sc.name}-{side}-warm", sc.kind, sc.paths[side], f"{run_tag}-{side}-warm",
                               args.threads)
         wrk(server.base, script, 1, args.threads, args.connections)
+        if after_run:
+            after_run(side, record=False)
     for rnd in range(args.rounds):
-        order = ["ours", "agentos"] if rnd % 2 == 0 else ["agentos", "ours"]
+        order = ["ours", ref] if rnd % 2 == 0 else [ref, "ours"]
         for side in order:
             script = write_script(workdir, f"{sc.name}-{side}-{rnd}", sc.kind, sc.paths[side], f"{run_tag}-{side}-r{rnd}",
                                   args.threads)
             samples[side].append(wrk(servers[side].base, script, args.duration, args.threads, args.connections))
+            if after_run:
+                after_run(side)
         db_samples.append(db_limit(db_url, sc, args.duration, f"{run_tag}-db-r{rnd}"))
+        if after_run:
+            after_run("db")
         log(f"  {sc.name} round {rnd + 1}: ours {samples['ours'][-1]['rps']:.0f}/s, "
-            f"AgentOS {samples['agentos'][-1]['rps']:.0f}/s, database {db_samples[-1]['qps']:.0f}/s")
-    row["ours"], row["agentos"] = summarize(samples["ours"]), summarize(samples["agentos"])
-    idle = [side for side in ("ours", "agentos") if any(r["requests"] == 0 for r in samples[side])]
+            f"{label} {samples[ref][-1]['rps']:.0f}/s, database {db_samples[-1]['qps']:.0f}/s")
+    row["ours"], row[ref] = summarize(samples["ours"]), summarize(samples[ref])
+    idle = [side for side in ("ours", ref) if any(r["requests"] == 0 for r in samples[side])]
     if idle:
         # wrk counts only requests that complete inside the round: none means the round was
         # shorter than one request under this load, and the figure would be meaningless.
@@ -563,7 +791,7 @@ def measure_scenario(sc: Scenario, servers: dict[str, Server], db_url: str, args
                         "use a longer --duration")
     row["db_limit_qps"] = statistics.median(d["qps"] for d in db_samples)
     row["db_errors"] = sum(d["errors"] for d in db_samples)
-    row["ratio"] = row["ours"]["rps"] / row["agentos"]["rps"] if row["agentos"]["rps"] else None
+    row["ratio"] = row["ours"]["rps"] / row[ref]["rps"] if row[ref]["rps"] else None
     row["limit_fraction"] = row["ours"]["rps"] / row["db_limit_qps"] if row["db_limit_qps"] else None
     return row
 
@@ -617,11 +845,22 @@ def fmt(v, spec: str, empty: str = "-") -> str:
 
 
 def table(report: dict, tolerance: float) -> str:
-    head = ["scenario", "ours req/s", "AgentOS req/s", "ratio", "target", "ours p50/p99 ms", "AgentOS p50/p99 ms",
+    """One table per reference: AgentOS's rows, then (when measured) `adk api_server`'s."""
+    parts = []
+    for ref in REFERENCE_LABEL:
+        rows = [row for row in report["rows"] if row.get("reference", "agentos") == ref]
+        if rows:
+            parts.append(_table(rows, ref, tolerance))
+    return "\n\n".join(parts)
+
+
+def _table(rows: list[dict], ref: str, tolerance: float) -> str:
+    label = REFERENCE_LABEL[ref]
+    head = ["scenario", "ours req/s", f"{label} req/s", "ratio", "target", "ours p50/p99 ms", f"{label} p50/p99 ms",
             "errors", "DB limit q/s", "of limit", "result"]
     lines = []
-    for row in report["rows"]:
-        ours, theirs = row.get("ours") or {}, row.get("agentos") or {}
+    for row in rows:
+        ours, theirs = row.get("ours") or {}, row.get(ref) or {}
         target = []
         if row.get("ratio_target") is not None:
             target.append(f">={row['ratio_target'] * tolerance:g}x")
@@ -690,6 +929,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [s for s in chosen if s not in known]
     if unknown:
         ap.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if args.database:
+        # An existing database is agno's: the ADK scenarios need a seeded ADK database of their own.
+        if args.scenarios and set(chosen) & set(adk_scenario_names()):
+            ap.error("--database benchmarks an agno database: the adk_* scenarios cannot run on it")
+        chosen = [s for s in chosen if s not in adk_scenario_names()]
     args.scenarios = [s for s in known if s in chosen]
     if not shutil.which("wrk"):
         ap.error("wrk is missing: apt-get install wrk (make bench installs it when run as root)")
@@ -720,11 +964,15 @@ def run(args, pg: Pg, workdir: str) -> dict:
                    "ours": "gunicorn -c gunicorn.conf.py wsgi:app (WEB_CONCURRENCY=2)",
                    "ours_revision": revision(args.service_dir),
                    "agentos": "agno 3.1.10 AgentOS, uvicorn --workers 2"
-                              + (" (Nagle left on, uvicorn #3149)" if args.nagle else " (TCP_NODELAY, uvicorn #3149)")},
+                              + (" (Nagle left on, uvicorn #3149)" if args.nagle else " (TCP_NODELAY, uvicorn #3149)"),
+                   "adk": "google-adk 2.13.0 get_fast_api_app (as adk api_server), uvicorn --workers 2"},
         "scales": [], "rows": [],
     }
     latencies: dict[int, dict] = {}
     scales = [None] if args.database else args.scales
+    adk = [name for name in args.scenarios if name in adk_scenario_names()]
+    if adk and len(adk) == len(args.scenarios):
+        scales = []  # only ADK scenarios: no agno database, no AgentOS
     for index, sessions in enumerate(scales):
         if args.database:
             db, seed_manifest = args.database.split("?", 1)[0].rsplit("/", 1)[1], {}
@@ -760,7 +1008,7 @@ def run(args, pg: Pg, workdir: str) -> dict:
                     "ratio_target": LATENCY_TARGET, "ratio_means": "AgentOS p50 / ours p50",
                     "db_p50_ms": db_latency(pg.url(db), "list", ("", (), 0), args.latency_duration)})
                 for sc in scenarios():
-                    if sc.name not in args.scenarios:
+                    if sc.name not in args.scenarios or sc.family != "agno":
                         continue
                     plan_paths(plan, sc)
                     log(f"scenario {sc.name}: {sc.note}")
@@ -789,8 +1037,51 @@ def run(args, pg: Pg, workdir: str) -> dict:
             stop_servers(servers)
             if not args.keep and not args.database:
                 pg.drop(db)
+    if adk:
+        run_adk(args, pg, workdir, run_tag, report)
     report["machine"]["loadavg_end"] = os.getloadavg()
     return report
+
+
+def run_adk(args, pg: Pg, workdir: str, run_tag: str, report: dict) -> None:
+    """The adk_* scenarios: this service and `adk api_server` on one seeded ADK database at the
+    first scale."""
+    sessions = args.scales[0]
+    db = f"bench_adk_{sessions}_{os.getpid()}"
+    manifest = seed_adk_database(pg, db, sessions, args.rng_seed)
+    url = pg.url(db)
+    report["adk"] = {"sessions": manifest["stats"]["sessions"], "events": manifest["stats"]["events"],
+                     "database": db, "typical_events": manifest["typical_events"], "list_user": manifest["list_user"],
+                     "pool_sessions": len(manifest["pools"]["ours"]), "seed_stats": manifest["stats"]}
+    log(f"ADK: {manifest['stats']['sessions']} sessions, {manifest['stats']['events']} events; typical session "
+        f"{manifest['typical_events']} events; the listed user has {manifest['list_user']['sessions']} sessions")
+    servers = start_adk_servers(pg, db, workdir, args.nagle, args.service_dir)
+    try:
+        for sc in scenarios():
+            if sc.family != "adk" or sc.name not in args.scenarios:
+                continue
+            plan_adk_paths(manifest, sc)
+            log(f"scenario {sc.name}: {sc.note}")
+            patched = None
+            if sc.kind == "adk_patch":
+                pools = manifest["pools"]
+                patched = PatchedEvents(url, {"ours": pools["ours"], "adk": pools["reference"], "db": pools["db"]})
+            try:
+                row = measure_scenario(sc, servers, url, args, workdir, f"{run_tag}-{sc.name}", after_run=patched)
+            except (RuntimeError, subprocess.SubprocessError, psycopg.Error) as exc:
+                log(f"  {sc.name} failed: {exc}")
+                row = {"scenario": sc.name, "what": sc.note, "kind": sc.kind, "family": "adk", "reference": "adk",
+                       "error": str(exc)}
+            if patched:
+                # Events one run added per pooled session (deleted again after the run).
+                row["events_added_per_session"] = {side: round(statistics.median(v), 1)
+                                                   for side, v in patched.added.items() if v}
+            row["ratio_target"], row["limit_target"] = sc.ratio_target, sc.limit_target
+            report["rows"].append(row)
+    finally:
+        stop_servers(servers)
+        if not args.keep:
+            pg.drop(db)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -816,10 +1107,16 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
         with open(args.report, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
-        scale = report["scales"][0] if report["scales"] else {}
-        print(f"\nthis service vs agno 3.1.10 AgentOS, {WORKERS} worker processes each; {scale.get('sessions')} sessions, "
-              f"{scale.get('runs')} runs; wrk -t{args.threads} -c{args.connections}, {args.rounds} x {args.duration:g} s "
-              f"rounds (medians); targets x {args.tolerance:g}")
+        print()
+        if report["scales"]:
+            scale = report["scales"][0]
+            print(f"this service vs agno 3.1.10 AgentOS: {scale.get('sessions')} sessions, {scale.get('runs')} runs")
+        if report.get("adk"):
+            adk = report["adk"]
+            print(f"this service vs google-adk 2.13.0 api_server (second table, no targets): {adk['sessions']} ADK "
+                  f"sessions, {adk['events']} events")
+        print(f"{WORKERS} worker processes each; wrk -t{args.threads} -c{args.connections}, {args.rounds} x "
+              f"{args.duration:g} s rounds (medians); targets x {args.tolerance:g}")
         print(text)
         print(f"\nreport: {os.path.relpath(args.report)}")
         if misses:
