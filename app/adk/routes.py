@@ -174,16 +174,21 @@ def create_session_with_id(app_name, user_id, session_id):
     return _create(app_name, user_id, session_id, state, [])
 
 
+def _existing(conn, layout, app_name: str, user_id: str, session_id: str, for_update: bool = False) -> dict:
+    """The session (with its merged state), or ADK's 404."""
+    _check_path(conn, False, app_name=app_name, user_id=user_id, session_id=session_id)
+    row = store.get_session(conn, app_name=app_name, user_id=user_id, session_id=session_id,
+                            for_update=for_update) if layout.has_adk else None
+    if row is None:
+        raise NotFound("Session not found")
+    return row
+
+
 @bp.get(SESSION)
 def get_session(app_name, user_id, session_id):
     db = _database()
     with db.transaction() as conn:
-        layout = _layout(db, conn)
-        _check_path(conn, False, app_name=app_name, user_id=user_id, session_id=session_id)
-        row = store.get_session(conn, app_name=app_name, user_id=user_id, session_id=session_id) \
-            if layout.has_adk else None
-        if row is None:
-            raise NotFound("Session not found")
+        row = _existing(conn, _layout(db, conn), app_name, user_id, session_id)
         events = store.session_events(conn, row)
     return json_response(_session_json(row, events))
 
@@ -205,12 +210,7 @@ def update_session(app_name, user_id, session_id):
     delta = models.parse_update_request(_body())["state_delta"]
     db = _database()
     with db.transaction() as conn:
-        layout = _layout(db, conn)
-        _check_path(conn, False, app_name=app_name, user_id=user_id, session_id=session_id)
-        row = store.get_session(conn, app_name=app_name, user_id=user_id, session_id=session_id,
-                                for_update=True) if layout.has_adk else None
-        if row is None:
-            raise NotFound("Session not found")
+        row = _existing(conn, _layout(db, conn), app_name, user_id, session_id, for_update=True)
         _check_storable(conn, delta, ["body", "stateDelta"])
         events = store.session_events(conn, row)
         kept = {k: v for k, v in delta.items() if not k.startswith(store.TEMP_PREFIX)}

@@ -20,7 +20,6 @@ first would wait ~40 ms); ``--nagle`` keeps uvicorn's behaviour.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -42,19 +41,9 @@ def create_app():
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-    from agentos_app import _no_delay
-    from uvicorn.config import Config
+    import agentos_app
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--nagle", action="store_true", help="keep uvicorn's listening socket as it binds it")
-    args = ap.parse_args(argv)
-    if not args.nagle:
-        Config.bind_socket = _no_delay(Config.bind_socket)
-    uvicorn.run("adk_app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    agentos_app.main(argv, factory="adk_app:create_app", description=__doc__)
 
 
 if __name__ == "__main__":

@@ -47,11 +47,12 @@ def _no_delay(bind_socket):
     return bind_with_nodelay
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, factory: str = "agentos_app:create_app", description: str = __doc__) -> None:
+    """Serve `factory` (a `module:function` making the app) under uvicorn's worker processes."""
     import uvicorn
     from uvicorn.config import Config
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=description.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workers", type=int, default=2)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not args.nagle:
         Config.bind_socket = _no_delay(Config.bind_socket)
-    uvicorn.run("agentos_app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run(factory, factory=True, host=args.host, port=args.port, workers=args.workers)
 
 
 if __name__ == "__main__":
