@@ -679,16 +679,21 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def our_server(pg: Pg, db: str, workdir: str, service_dir: str = REPO) -> Server:
+    """This service on database `db`, in its production configuration: gunicorn.conf.py, two
+    workers, the access log at its default level. AGNO_DRAIN_SECONDS=0 only makes the stop at
+    the end immediate; PYTHONPATH puts the checkout's own `app` package before the editable
+    install's."""
+    port = free_port()
+    env = dict(clean_env(), PYTHONPATH=service_dir, AGNO_PG_DSN=pg.url(db), WEB_CONCURRENCY=str(WORKERS),
+               AGNO_SERVICE_HOST="127.0.0.1", AGNO_SERVICE_PORT=str(port), AGNO_DRAIN_SECONDS="0")
+    return Server("service", [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", "gunicorn.conf.py",
+                              "wsgi:app"], env, service_dir, port, os.path.join(workdir, f"service-{db}.log"))
+
+
 def start_servers(pg: Pg, db: str, workdir: str, nagle: bool = False, service_dir: str = REPO) -> dict[str, Server]:
-    bindir = os.path.dirname(sys.executable)
-    ours_port, theirs_port = free_port(), free_port()
-    # Production configuration: gunicorn.conf.py, two workers, the access log at its default level.
-    # AGNO_DRAIN_SECONDS=0 only makes the stop at the end immediate.
-    # PYTHONPATH: the checkout's own `app` package, before the editable install's.
-    ours_env = dict(clean_env(), PYTHONPATH=service_dir, AGNO_PG_DSN=pg.url(db), WEB_CONCURRENCY=str(WORKERS),
-                    AGNO_SERVICE_HOST="127.0.0.1", AGNO_SERVICE_PORT=str(ours_port), AGNO_DRAIN_SECONDS="0")
-    ours = Server("service", [os.path.join(bindir, "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], ours_env,
-                  service_dir, ours_port, os.path.join(workdir, f"service-{db}.log"))
+    ours = our_server(pg, db, workdir, service_dir)
+    theirs_port = free_port()
     theirs_env = dict(clean_env(), AGNO_BENCH_DB_URL=pg.url(db, driver=True))
     # uvicorn --workers 2 (through agentos_app.py, which gives the listening socket TCP_NODELAY).
     theirs = Server("agentos", [sys.executable, os.path.join(HERE, "agentos_app.py"), "--workers", str(WORKERS),
@@ -708,12 +713,8 @@ def start_adk_servers(pg: Pg, db: str, workdir: str, nagle: bool = False,
                       service_dir: str = REPO) -> dict[str, Server]:
     """This service (as in start_servers) and `adk api_server`'s app under uvicorn --workers 2
     (adk_app.py), both on the ADK database `db`."""
-    bindir = os.path.dirname(sys.executable)
-    ours_port, adk_port = free_port(), free_port()
-    ours_env = dict(clean_env(), PYTHONPATH=service_dir, AGNO_PG_DSN=pg.url(db), WEB_CONCURRENCY=str(WORKERS),
-                    AGNO_SERVICE_HOST="127.0.0.1", AGNO_SERVICE_PORT=str(ours_port), AGNO_DRAIN_SECONDS="0")
-    ours = Server("service", [os.path.join(bindir, "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], ours_env,
-                  service_dir, ours_port, os.path.join(workdir, f"service-{db}.log"))
+    ours = our_server(pg, db, workdir, service_dir)
+    adk_port = free_port()
     adk_env = dict(clean_env(), ADK_BENCH_DB_URL=pg.url(db, driver=True), ADK_DISABLE_LOCAL_STORAGE="1")
     adk = Server("adk", [sys.executable, os.path.join(HERE, "adk_app.py"), "--workers", str(WORKERS),
                          "--host", "127.0.0.1", "--port", str(adk_port)] + (["--nagle"] if nagle else []),
