@@ -409,3 +409,19 @@ def test_credential_secrets_are_redacted_from_answers_not_from_rows(service, eng
     assert service.get(path("", app_name)).get_json()[0]["state"] == {"cred": {"authType": "apiKey"}}
     assert state_of(rows(engine, "SELECT state FROM sessions WHERE app_name = :a", a=app_name)[0]["state"]) == \
         {"cred": cred}
+
+
+def test_patch_of_a_session_without_its_state_rows(service, engine, app_name):
+    """ADK's PATCH fails (500, "App state missing …") on a session whose app or user state row
+    is gone (written by another tool, or deleted); here the rows are made when the delta needs
+    them, and a delta without those scopes needs none."""
+    service.post(path("", app_name), json={"sessionId": "s1", "state": {"a": 1}})
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM app_states WHERE app_name = :a"), {"a": app_name})
+        conn.execute(text("DELETE FROM user_states WHERE app_name = :a"), {"a": app_name})
+    resp = service.patch(path("", app_name, session="s1"), json={"stateDelta": {"a": 2}})
+    assert resp.status_code == 200 and resp.get_json()["state"] == {"a": 2}
+    resp = service.patch(path("", app_name, session="s1"), json={"stateDelta": {"app:x": 1, "user:y": 2}})
+    assert resp.status_code == 200 and resp.get_json()["state"] == {"a": 2, "app:x": 1, "user:y": 2}
+    assert state_of(rows(engine, "SELECT state FROM app_states WHERE app_name = :a", a=app_name)[0]["state"]) == {"x": 1}
+    assert state_of(rows(engine, "SELECT state FROM user_states WHERE app_name = :a", a=app_name)[0]["state"]) == {"y": 2}
