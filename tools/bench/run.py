@@ -691,42 +691,36 @@ def our_server(pg: Pg, db: str, workdir: str, service_dir: str = REPO) -> Server
                               "wsgi:app"], env, service_dir, port, os.path.join(workdir, f"service-{db}.log"))
 
 
-def start_servers(pg: Pg, db: str, workdir: str, nagle: bool = False, service_dir: str = REPO) -> dict[str, Server]:
+def _start_pair(pg: Pg, db: str, workdir: str, nagle: bool, service_dir: str, name: str, script: str,
+                env: dict[str, str], timeout: float) -> dict[str, Server]:
+    """This service and a reference server (`script` in this folder: uvicorn with WORKERS worker
+    processes and TCP_NODELAY on its listening socket unless `nagle`), both on database `db`."""
     ours = our_server(pg, db, workdir, service_dir)
-    theirs_port = free_port()
-    theirs_env = dict(clean_env(), AGNO_BENCH_DB_URL=pg.url(db, driver=True))
-    # uvicorn --workers 2 (through agentos_app.py, which gives the listening socket TCP_NODELAY).
-    theirs = Server("agentos", [sys.executable, os.path.join(HERE, "agentos_app.py"), "--workers", str(WORKERS),
-                                "--host", "127.0.0.1", "--port", str(theirs_port)] + (["--nagle"] if nagle else []),
-                    theirs_env, REPO, theirs_port, os.path.join(workdir, f"agentos-{db}.log"))
-    servers = {"ours": ours, "agentos": theirs}
+    port = free_port()
+    theirs = Server(name, [sys.executable, os.path.join(HERE, script), "--workers", str(WORKERS),
+                           "--host", "127.0.0.1", "--port", str(port)] + (["--nagle"] if nagle else []),
+                    dict(clean_env(), **env), REPO, port, os.path.join(workdir, f"{name}-{db}.log"))
+    servers = {"ours": ours, name: theirs}
     try:
         for server in servers.values():
-            server.start(timeout=90)
+            server.start(timeout=timeout)
     except Exception:
         stop_servers(servers)
         raise
     return servers
+
+
+def start_servers(pg: Pg, db: str, workdir: str, nagle: bool = False, service_dir: str = REPO) -> dict[str, Server]:
+    """This service and agno 3.1.10 AgentOS (agentos_app.py) on the agno database `db`."""
+    return _start_pair(pg, db, workdir, nagle, service_dir, "agentos", "agentos_app.py",
+                       {"AGNO_BENCH_DB_URL": pg.url(db, driver=True)}, 90)
 
 
 def start_adk_servers(pg: Pg, db: str, workdir: str, nagle: bool = False,
                       service_dir: str = REPO) -> dict[str, Server]:
-    """This service (as in start_servers) and `adk api_server`'s app under uvicorn --workers 2
-    (adk_app.py), both on the ADK database `db`."""
-    ours = our_server(pg, db, workdir, service_dir)
-    adk_port = free_port()
-    adk_env = dict(clean_env(), ADK_BENCH_DB_URL=pg.url(db, driver=True), ADK_DISABLE_LOCAL_STORAGE="1")
-    adk = Server("adk", [sys.executable, os.path.join(HERE, "adk_app.py"), "--workers", str(WORKERS),
-                         "--host", "127.0.0.1", "--port", str(adk_port)] + (["--nagle"] if nagle else []),
-                 adk_env, REPO, adk_port, os.path.join(workdir, f"adk-{db}.log"))
-    servers = {"ours": ours, "adk": adk}
-    try:
-        for server in servers.values():
-            server.start(timeout=120)
-    except Exception:
-        stop_servers(servers)
-        raise
-    return servers
+    """This service and `adk api_server`'s app (adk_app.py) on the ADK database `db`."""
+    return _start_pair(pg, db, workdir, nagle, service_dir, "adk", "adk_app.py",
+                       {"ADK_BENCH_DB_URL": pg.url(db, driver=True), "ADK_DISABLE_LOCAL_STORAGE": "1"}, 120)
 
 
 def stop_servers(servers: dict[str, Server]) -> None:
