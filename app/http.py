@@ -115,7 +115,7 @@ def before_request():
         return _preflight()
     _check_auth()
     _check_utf8()
-    if request.blueprint in ADK_BLUEPRINTS and request.environ.get(SLASH_REDIRECT):
+    if request.environ.get(SLASH_REDIRECT) and request.blueprint in ADK_BLUEPRINTS:
         # ADK's routes answer a trailing slash as Starlette does, with a redirect; HEAD and
         # OPTIONS get FastAPI's 405 there too.
         return _slash_redirect()

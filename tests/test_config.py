@@ -15,6 +15,17 @@ def test_database_url_fallback_and_explicit_id():
     assert list(s.databases) == ["main"] and s.databases["main"].url == "postgresql+psycopg://h/db"
 
 
+@pytest.mark.parametrize("given, opened", [
+    ("postgresql+asyncpg://u:p@h:5432/adk", "postgresql+psycopg://u:p@h:5432/adk"),
+    ("postgresql+psycopg_async://u@h/adk", "postgresql+psycopg://u@h/adk"),
+    ("sqlite+aiosqlite:///data/sessions.db", "sqlite:///data/sessions.db"),
+])
+def test_adks_async_driver_urls_name_the_same_database(given, opened):
+    """The URL given to `adk api_server --session_service_uri` configures this service as it is."""
+    s = load_settings({"AGNO_SESSION_DSN_MAP": f'{{"adk": "{given}"}}'})
+    assert s.databases["adk"].url == opened
+
+
 def test_dsn_map_order_and_default():
     s = load_settings({"AGNO_SESSION_DSN_MAP": '{"b": "postgresql://h/b", "a": "postgresql://h/a"}'})
     assert list(s.databases) == ["b", "a"] and s.default_db_id == "b" and not s.default_db_explicit
